@@ -1,0 +1,149 @@
+"""An atomic, hash-verified on-disk store for trained models.
+
+An entry is a directory ``<cache_dir>/<key>/`` holding NumPy ``.npz`` files (weights, no
+pickle) and ``manifest.json``, which lists every file's sha256 and carries a checksum of its
+own content. Entries are written into a hidden temporary directory and renamed into place in
+one step, so a reader sees a complete entry or none; a process killed mid-write leaves only a
+temporary directory, which is never read and is swept away later. On load every hash is
+checked; any mismatch raises :class:`CacheCorruptError` and the caller retrains.
+
+The cache directory is ``$VAELIB_CACHE`` if set, else ``$XDG_CACHE_HOME/vaelib`` or
+``~/.cache/vaelib``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+MANIFEST = "manifest.json"
+TEMP_PREFIX = ".tmp-"
+STALE_TEMP_SECONDS = 3600
+
+
+class CacheCorruptError(RuntimeError):
+    """A cache entry failed verification (missing file, hash mismatch, unreadable)."""
+
+
+def default_cache_dir() -> Path:
+    """Where trained models are cached (see the module docstring)."""
+    if os.environ.get("VAELIB_CACHE"):
+        return Path(os.environ["VAELIB_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vaelib"
+
+
+def writable_cache_dir(cache_dir=None) -> Path:
+    """Resolve and create the cache directory, or raise naming it if it cannot be written."""
+    path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"cache directory {str(path)!r} exists and is not a directory; "
+                                 "set VAELIB_CACHE to a writable folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=TEMP_PREFIX, delete=True)
+        probe.close()
+    except OSError as error:
+        raise PermissionError(f"cache directory {str(path)!r} is not writable ({error.strerror or error}); "
+                              "set VAELIB_CACHE to a writable folder") from error
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksum(content: dict) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def entry_path(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / key
+
+
+def write_entry(cache_dir: Path, key: str, arrays: dict[str, dict[str, np.ndarray]], metadata: dict) -> Path:
+    """Write an entry atomically. ``arrays`` maps file stem -> {name: array}; returns the entry path."""
+    cache_dir = writable_cache_dir(cache_dir)
+    _sweep_stale_temporaries(cache_dir)
+    final = entry_path(cache_dir, key)
+    temporary = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f"{TEMP_PREFIX}{key[:16]}-"))
+    try:
+        files = {}
+        for stem, named_arrays in arrays.items():
+            name = f"{stem}.npz"
+            with open(temporary / name, "wb") as handle:
+                np.savez(handle, **named_arrays)
+                handle.flush()
+                os.fsync(handle.fileno())
+            files[name] = sha256_file(temporary / name)
+        content = {"key": key, "files": files, "metadata": metadata}
+        manifest = {"content": content, "checksum": _checksum(content)}
+        with open(temporary / MANIFEST, "w") as handle:
+            json.dump(manifest, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if final.exists():  # another process finished the same entry first, or a corrupt one is in the way
+            _remove(final)
+        os.rename(temporary, final)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary, ignore_errors=True)
+    return final
+
+
+def read_entry(cache_dir: Path, key: str) -> tuple[dict[str, dict[str, np.ndarray]], dict] | None:
+    """Return ``(arrays, metadata)`` for a verified entry, None if absent; raise CacheCorruptError if bad."""
+    path = entry_path(cache_dir, key)
+    if not path.is_dir():
+        return None
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+        content = manifest["content"]
+        if manifest["checksum"] != _checksum(content) or content["key"] != key:
+            raise CacheCorruptError(f"cache entry {str(path)!r}: manifest checksum or key mismatch")
+        arrays = {}
+        for name, expected in content["files"].items():
+            if sha256_file(path / name) != expected:
+                raise CacheCorruptError(f"cache entry {str(path)!r}: {name} does not match its sha256")
+            with np.load(path / name, allow_pickle=False) as archive:
+                arrays[name.removesuffix(".npz")] = {k: archive[k] for k in archive.files}
+        return arrays, content["metadata"]
+    except CacheCorruptError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CacheCorruptError(f"cache entry {str(path)!r} is unreadable: {error}") from error
+
+
+def discard_entry(cache_dir: Path, key: str) -> None:
+    """Remove an entry (used after a failed verification)."""
+    path = entry_path(cache_dir, key)
+    if path.exists():
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    # Rename first so a concurrent reader never sees a half-deleted entry.
+    doomed = path.with_name(f"{TEMP_PREFIX}doomed-{path.name}-{os.getpid()}-{time.time_ns()}")
+    os.rename(path, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _sweep_stale_temporaries(cache_dir: Path) -> None:
+    now = time.time()
+    for candidate in Path(cache_dir).glob(f"{TEMP_PREFIX}*"):
+        try:
+            if now - candidate.stat().st_mtime > STALE_TEMP_SECONDS:
+                shutil.rmtree(candidate, ignore_errors=True) if candidate.is_dir() else candidate.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,117 @@
+"""Argument validation shared by vaelib's public functions.
+
+Every check raises ``TypeError`` or ``ValueError`` with a message that names the
+argument, the offending value and what is accepted (in the spirit of
+scikit-learn's ``check_array``), so a bad call never trains silently on garbage.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Iterable, Sequence
+
+import numpy as np
+
+
+def check_real(name: str, value, *, minimum: float | None = None, maximum: float | None = None,
+               inclusive_minimum: bool = True) -> float:
+    """Return ``value`` as a finite float, or raise naming ``name`` and the accepted range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if minimum is not None:
+        too_small = value < minimum if inclusive_minimum else value <= minimum
+        if too_small:
+            bound = ">=" if inclusive_minimum else ">"
+            raise ValueError(f"{name} must be {bound} {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value!r}")
+    return value
+
+
+def check_beta(beta) -> float:
+    """The KL weight of eq. (12): any finite float >= 0."""
+    return check_real("beta", beta, minimum=0.0)
+
+
+def check_int(name: str, value, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``value`` as an int in ``[minimum, maximum]`` or raise naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_choice(name: str, value, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise listing them."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_int_sequence(name: str, values, *, minimum: int = 1, maximum: int | None = None) -> tuple[int, ...]:
+    """A sorted tuple of distinct ints, each within ``[minimum, maximum]``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a sequence of integers, got {values!r}")
+    checked = tuple(sorted({check_int(f"{name} entry", v, minimum=minimum, maximum=maximum) for v in values}))
+    return checked
+
+
+def check_images(images, *, name: str = "images") -> np.ndarray:
+    """Validate a batch of images scaled to [0, 1] and return it as float32 of shape (n, 784).
+
+    Accepts shape ``(n, 28, 28)`` or ``(n, 784)``, any float dtype, values within [0, 1].
+    uint8 arrays and floats above 1 (0-255 scale) are refused rather than silently rescaled:
+    call :func:`vaelib.data.to_unit_interval` first.
+    """
+    array = np.asarray(images)
+    if array.dtype == object or not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise TypeError(
+            f"{name} must hold floats in [0, 1], got dtype {array.dtype}; "
+            "convert uint8 pixels with vaelib.data.to_unit_interval"
+        )
+    if array.ndim == 3 and array.shape[1:] == (28, 28):
+        array = array.reshape(len(array), 784)
+    if array.ndim != 2 or array.shape[1] != 784:
+        raise ValueError(f"{name} must have shape (n, 28, 28) or (n, 784), got {array.shape}")
+    if len(array) == 0:
+        raise ValueError(f"{name} is empty: at least one image is needed")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    low, high = float(array.min()), float(array.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"{name} must lie in [0, 1], got values in [{low:g}, {high:g}]"
+            + ("; looks like 0-255 pixels: divide by 255 (vaelib.data.to_unit_interval)" if high > 1.0 else "")
+        )
+    return array.astype(np.float32, copy=False)
+
+
+def check_labels(labels, n: int, *, name: str = "labels") -> np.ndarray:
+    """Integer digit labels 0-9, one per image."""
+    array = np.asarray(labels)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be integers 0-9, got dtype {array.dtype}")
+    if array.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match the images, got {array.shape}")
+    if n and (array.min() < 0 or array.max() > 9):
+        raise ValueError(f"{name} must lie in 0-9, got values in [{array.min()}, {array.max()}]")
+    return array
+
+
+def check_same_length(**arrays: Sequence) -> int:
+    """All arrays have the same first dimension; return it."""
+    lengths = {k: len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"arrays must have the same length, got {lengths}")
+    return next(iter(lengths.values()))

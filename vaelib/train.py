@@ -1,0 +1,233 @@
+"""Seeded, cached training with per-epoch history and weight snapshots.
+
+``train(config, x_train, x_test)`` builds the model that ``config`` describes, trains it for
+``config.epochs`` epochs from ``config.seed`` and returns a :class:`TrainResult`: the per-epoch
+history of every loss term on the training and test images, and the weights at each snapshot
+epoch. Results are cached (see :mod:`vaelib.cache`) under a key made of the configuration,
+a digest of the data, the source of the modules that decide training and the library
+versions, so a model that several chapters use is trained once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from vaelib import cache
+from vaelib.checks import check_beta, check_choice, check_images, check_int, check_int_sequence, check_real
+from vaelib.models import LIKELIHOODS, METRIC_NAMES, VAE, Autoencoder, check_hidden_units, DEFAULT_HIDDEN_UNITS
+
+logger = logging.getLogger(__name__)
+
+MODEL_KINDS = ("vae", "ae")
+# Modules whose source decides a training result; their text is part of the cache key.
+TRAINING_MODULES = ("checks.py", "gaussian.py", "models.py", "train.py")
+STEPS_PER_EXECUTION = 32
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; the message names the epoch."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training result (and so the cache key).
+
+    Parameters
+    ----------
+    model : "vae" or "ae"
+    beta : KL weight of eq. (12), finite and >= 0 (ignored by "ae")
+    likelihood : "squared_error" (the report's) or "bernoulli"
+    latent_dim, hidden_units : architecture (see vaelib.models)
+    epochs, batch_size, learning_rate, seed : optimisation (Adam)
+    snapshot_epochs : epochs whose weights are kept besides the last one
+    """
+
+    model: str = "vae"
+    beta: float = 1.0
+    likelihood: str = "squared_error"
+    latent_dim: int = 2
+    hidden_units: tuple[int, ...] = DEFAULT_HIDDEN_UNITS
+    epochs: int = 20
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    seed: int = 0
+    snapshot_epochs: tuple[int, ...] = field(default=())
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
+        set_("model", check_choice("model", self.model, MODEL_KINDS))
+        set_("beta", check_beta(self.beta) if self.model == "vae" else 0.0)
+        set_("likelihood", check_choice("likelihood", self.likelihood, LIKELIHOODS))
+        set_("latent_dim", check_int("latent_dim", self.latent_dim, minimum=1))
+        set_("hidden_units", check_hidden_units(self.hidden_units))
+        set_("epochs", check_int("epochs", self.epochs, minimum=1))
+        set_("batch_size", check_int("batch_size", self.batch_size, minimum=1))
+        set_("learning_rate", check_real("learning_rate", self.learning_rate, minimum=0.0, inclusive_minimum=False))
+        set_("seed", check_int("seed", self.seed, minimum=0))
+        snapshots = check_int_sequence("snapshot_epochs", self.snapshot_epochs, minimum=1)
+        if snapshots and snapshots[-1] > self.epochs:
+            raise ValueError(f"snapshot_epochs must lie in 1..epochs={self.epochs}, got {list(snapshots)}")
+        set_("snapshot_epochs", tuple(sorted(set(snapshots) | {self.epochs})))
+
+    def build_model(self) -> keras.Model:
+        """A fresh, untrained, compiled model for this configuration."""
+        if self.model == "ae":
+            model = Autoencoder(self.latent_dim, self.hidden_units, self.likelihood)
+        else:
+            model = VAE(self.latent_dim, self.hidden_units, self.beta, self.likelihood, seed=self.seed)
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), steps_per_execution=STEPS_PER_EXECUTION)
+        model.build((None, 784))
+        return model
+
+    def as_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclass
+class TrainResult:
+    """A trained model's configuration, per-epoch history and weight snapshots."""
+
+    config: TrainConfig
+    history: dict[str, list[float]]
+    snapshots: dict[int, list[np.ndarray]]
+    train_seconds: float
+    from_cache: bool
+
+    def model(self, epoch: int | None = None) -> keras.Model:
+        """The model with its weights as they were after ``epoch`` (default: the last)."""
+        epoch = self.config.epochs if epoch is None else epoch
+        if epoch not in self.snapshots:
+            raise ValueError(f"epoch must be one of the snapshot epochs {sorted(self.snapshots)}, got {epoch!r}")
+        model = self.config.build_model()
+        model.set_weights(self.snapshots[epoch])
+        return model
+
+
+def data_digest(*arrays: np.ndarray) -> str:
+    """sha256 over the shapes, dtypes and bytes of the arrays (part of the cache key)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def source_digest() -> str:
+    """sha256 of the source of the modules that decide training (TRAINING_MODULES)."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for name in TRAINING_MODULES:
+        digest.update(name.encode())
+        digest.update((package / name).read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(config: TrainConfig, x_train: np.ndarray, x_test: np.ndarray) -> str:
+    """The cache key: configuration, data, training source and library versions."""
+    import tensorflow as tf
+
+    content = {
+        "config": config.as_dict(),
+        "data": data_digest(x_train, x_test),
+        "source": source_digest(),
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
+class _Snapshots(keras.callbacks.Callback):
+    """Keep weights at the snapshot epochs; stop with an error naming the epoch on a NaN loss."""
+
+    def __init__(self, epochs: tuple[int, ...]):
+        super().__init__()
+        self.epochs = set(epochs)
+        self.weights: dict[int, list[np.ndarray]] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        bad = {k: v for k, v in logs.items() if not math.isfinite(float(v))}
+        if bad:
+            raise TrainingDivergedError(
+                f"training diverged at epoch {epoch + 1}: {', '.join(f'{k}={v}' for k, v in bad.items())}; "
+                "lower the learning rate or check the data")
+        if epoch + 1 in self.epochs:
+            self.weights[epoch + 1] = [np.array(w) for w in self.model.get_weights()]
+
+
+def fit_model(model: keras.Model, config: TrainConfig, x_train: np.ndarray, x_test: np.ndarray | None = None,
+              callbacks=()) -> keras.callbacks.History:
+    """Fit a compiled ``model`` for ``config.epochs`` epochs, exactly as :func:`train` does.
+
+    ``x_test``, if given, is evaluated after every epoch (the ``val_*`` history entries).
+    ``benchmarks/bench_training.py`` times this function, so speed-ups belong here.
+    """
+    validation_data = None if x_test is None else (x_test,)
+    return model.fit(x_train, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
+                     validation_data=validation_data, validation_batch_size=1024, callbacks=list(callbacks),
+                     verbose=0)
+
+
+def _fit(config: TrainConfig, x_train: np.ndarray, x_test: np.ndarray) -> tuple[dict, dict, float]:
+    keras.utils.set_random_seed(config.seed)
+    model = config.build_model()
+    snapshots = _Snapshots(config.snapshot_epochs)
+    start = time.perf_counter()
+    fitted = fit_model(model, config, x_train, x_test, callbacks=[snapshots])
+    seconds = time.perf_counter() - start
+    history = {}
+    for name in METRIC_NAMES:
+        history[f"train_{name}"] = [float(np.float32(v)) for v in fitted.history[name]]
+        history[f"test_{name}"] = [float(np.float32(v)) for v in fitted.history[f"val_{name}"]]
+    return history, snapshots.weights, seconds
+
+
+def train(config: TrainConfig, x_train, x_test, *, use_cache: bool = True, cache_dir=None) -> TrainResult:
+    """Train (or load from the cache) the model ``config`` describes.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    x_train, x_test : float arrays in [0, 1], shape (n, 784) or (n, 28, 28)
+        (see :func:`vaelib.data.to_unit_interval`).
+    use_cache : read and write the on-disk cache (default True).
+    cache_dir : overrides the cache location (default :func:`vaelib.cache.default_cache_dir`).
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a vaelib.train.TrainConfig, got {type(config).__name__}")
+    x_train = check_images(x_train, name="x_train")
+    x_test = check_images(x_test, name="x_test")
+    if config.batch_size > len(x_train):
+        raise ValueError(f"batch_size={config.batch_size} exceeds the {len(x_train)} training images")
+    key = cache_key(config, x_train, x_test)
+    directory = cache.writable_cache_dir(cache_dir) if use_cache else None
+    if use_cache:
+        try:
+            stored = cache.read_entry(directory, key)
+        except cache.CacheCorruptError as error:
+            warnings.warn(f"{error}; discarding it and retraining", RuntimeWarning, stacklevel=2)
+            cache.discard_entry(directory, key)
+            stored = None
+        if stored is not None:
+            arrays, metadata = stored
+            snapshots = {int(stem.removeprefix("weights_e")): [named[f"w{i}"] for i in range(len(named))]
+                         for stem, named in arrays.items()}
+            return TrainResult(config, metadata["history"], snapshots, metadata["train_seconds"], from_cache=True)
+    history, snapshots, seconds = _fit(config, x_train, x_test)
+    if use_cache:
+        arrays = {f"weights_e{epoch:03d}": {f"w{i}": w for i, w in enumerate(weights)}
+                  for epoch, weights in snapshots.items()}
+        metadata = {"config": config.as_dict(), "history": history, "train_seconds": seconds}
+        cache.write_entry(directory, key, arrays, metadata)
+    return TrainResult(config, history, snapshots, seconds, from_cache=False)
