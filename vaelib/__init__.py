@@ -2,13 +2,17 @@
 
 Data flows one way; each module imports only the ones listed before it::
 
-    checks          argument validation shared by every public function
-    data            load and verify MNIST (with a small offline fallback)
-    gaussian        closed-form Gaussian KL (eq. 10), log-densities, reparameterization
-    models          dense encoder/decoder builders, Autoencoder, VAE (beta, likelihood)
-    cache           atomic, hash-verified on-disk store for trained models
-    train           seeded training with per-epoch history and weight snapshots
-    plots           one function per kind of figure, reused by every chapter
+    checks           argument validation shared by every public function
+    data             load and verify MNIST (with a small offline fallback)
+    gaussian         closed-form Gaussian KL (eq. 10), log-densities, reparameterization
+    linear_gaussian  an exactly tractable latent-variable model (chapters 01, 03, 05)
+    estimators       score-function and reparameterization gradient estimators (chapter 02)
+    models           dense encoder/decoder builders, Autoencoder, VAE (beta, likelihood)
+    cache            atomic, hash-verified on-disk store for trained models
+    train            seeded training with per-epoch history and weight snapshots
+    aevb             Algorithm 1's pieces and the eq. (11) estimator (chapter 04)
+    experiments      MNIST in [0, 1] and the report's settings, shared by the chapters
+    plots            one function per kind of figure (a package, one module per topic)
 
 Submodules are imported lazily so that ``import vaelib`` stays cheap.
 """
