@@ -1,0 +1,165 @@
+"""Tests of vaelib.metrics: closed forms against sampling, kNN against brute force, bad inputs."""
+
+import numpy as np
+import pytest
+
+from vaelib import metrics
+from vaelib.gaussian import gaussian_kl_numpy
+
+
+def test_moment_kl_is_zero_for_the_prior_and_matches_closed_form():
+    rng = np.random.default_rng(0)
+    n = 200_000
+    z = rng.standard_normal((n, 2))
+    # For n draws of N(0, I) the moment KL is ~ chi^2-like with mean (d + d(d+1)/2) / (2n) ~ 1e-5; 1e-3 is > 50x that.
+    assert metrics.moment_kl_to_standard_normal(z) < 1e-3
+    mean, scale = np.array([1.0, -0.5]), np.array([2.0, 0.5])
+    shifted = mean + scale * z
+    exact = gaussian_kl_numpy(mean, 2 * np.log(scale))  # diagonal case of eq. (10)
+    # Sample moments have relative errors ~ sqrt(2/n) ~ 3e-3; a 2 % tolerance is several times that.
+    assert metrics.moment_kl_to_standard_normal(shifted) == pytest.approx(exact, rel=0.02)
+
+
+def test_moment_kl_sees_correlation():
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((100_000, 2))
+    rho = 0.8
+    correlated = np.column_stack([z[:, 0], rho * z[:, 0] + np.sqrt(1 - rho**2) * z[:, 1]])
+    exact = -0.5 * np.log(1 - rho**2)  # unit variances, zero mean: only the log-det term remains
+    assert metrics.moment_kl_to_standard_normal(correlated) == pytest.approx(exact, rel=0.03)
+
+
+def test_isotropy_round_and_stretched():
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((50_000, 2))
+    # eigenvalue ratio of a sample covariance of 50k isotropic draws: 1 - O(sqrt(1/n)) ~ 1 - 0.01
+    assert metrics.covariance_isotropy(z) > 0.95
+    assert metrics.covariance_isotropy(z * np.array([3.0, 1.0])) == pytest.approx(1 / 9, rel=0.05)
+    rotation = np.array([[np.cos(0.7), -np.sin(0.7)], [np.sin(0.7), np.cos(0.7)]])
+    assert metrics.covariance_isotropy((z * np.array([3.0, 1.0])) @ rotation.T) == pytest.approx(1 / 9, rel=0.05)
+
+
+def test_active_dimensions_counts_varying_means():
+    rng = np.random.default_rng(3)
+    mu = np.column_stack([rng.normal(0, 1.0, 1000), rng.normal(0, 0.01, 1000), rng.normal(0, 0.5, 1000)])
+    variances, n_active = metrics.active_dimensions(mu)
+    assert n_active == 2
+    assert variances[1] < 1e-3 and variances[0] > 0.5
+
+
+def test_knn_accuracy_matches_brute_force_and_separated_clusters():
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 10, 600)
+    centres = rng.normal(0, 5, (10, 2))
+    codes = centres[labels] + rng.normal(0, 2.0, (600, 2))
+    train, test = codes[:500], codes[500:]
+    k = 7
+    distances = ((test[:, None, :] - train[None, :, :]) ** 2).sum(-1)
+    nearest = np.argsort(distances, axis=1)[:, :k]
+    votes = np.array([np.bincount(labels[:500][row], minlength=10).argmax() for row in nearest])
+    brute = np.mean(votes == labels[500:])
+    assert metrics.knn_accuracy(train, labels[:500], test, labels[500:], k=k) == pytest.approx(brute)
+    far = centres * 100
+    separated = far[labels] + rng.normal(0, 0.1, (600, 2))
+    assert metrics.knn_accuracy(separated[:500], labels[:500], separated[500:], labels[500:], k=k) == 1.0
+
+
+def test_squared_error_and_nearest_neighbour():
+    rng = np.random.default_rng(5)
+    reference = rng.uniform(0, 1, (300, 784)).astype(np.float32)
+    images = np.clip(reference[[3, 150, 299]] + 0.01, 0, 1)
+    expected = metrics.squared_error(images, reference[[3, 150, 299]])
+    got = metrics.nearest_neighbour_distance(images, reference, chunk_size=64)
+    # float64 arithmetic on float32 inputs: agreement to ~1e-9 relative; 1e-6 leaves margin
+    assert got == pytest.approx(expected, rel=1e-6)
+    brute = ((images[:, None, :].astype(np.float64) - reference[None].astype(np.float64)) ** 2).sum(-1).min(1)
+    assert got == pytest.approx(brute, rel=1e-6)
+
+
+class _LinearVAE:
+    """A stand-in VAE: mu = first two pixels, fixed log-variance, decoder puts z back in place."""
+
+    def __init__(self, log_var):
+        self.log_var = log_var
+
+    def encode(self, x):
+        mu = x[:, :2]
+        return mu, np.full_like(mu, self.log_var)
+
+    def decode(self, z):
+        out = np.zeros((len(z), 784), dtype=np.float32)
+        out[:, :2] = np.clip(z, 0, 1)
+        return out
+
+
+def test_reconstruction_errors_at_mean_and_sampled():
+    rng = np.random.default_rng(6)
+    x = np.zeros((2000, 784), dtype=np.float32)
+    x[:, :2] = 0.5
+    x[:, 2] = rng.uniform(0, 1, 2000)
+    at_mean, sampled = metrics.reconstruction_errors(_LinearVAE(np.log(0.01)), x, n_draws=4, seed=0, batch_size=500)
+    np.testing.assert_allclose(at_mean, x[:, 2].astype(np.float64) ** 2, rtol=1e-6)
+    # the extra error of a draw is the noise variance 0.01 per coordinate (clipping at 0.5 +- 5 sd never binds):
+    # expected 2 * 0.01 = 0.02 on average; the mean over 8000 draws has se ~ 0.02 * sqrt(2/8000)/... < 5e-4
+    assert np.mean(sampled - at_mean) == pytest.approx(0.02, abs=2e-3)
+
+
+def test_kl_per_image_matches_gaussian():
+    mu = np.array([[0.0, 0.0], [1.0, 2.0]])
+    log_var = np.array([[0.0, 0.0], [0.5, -1.0]])
+    np.testing.assert_allclose(metrics.kl_per_image(mu, log_var), gaussian_kl_numpy(mu, log_var))
+    assert metrics.kl_per_image(mu, log_var)[0] == 0.0
+
+
+def test_bad_codes_are_refused():
+    with pytest.raises(ValueError, match="shape"):
+        metrics.moment_kl_to_standard_normal(np.zeros(10))
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.covariance_isotropy(np.array([[0.0, np.nan], [1.0, 2.0]]))
+    with pytest.raises(TypeError, match="numeric"):
+        metrics.active_dimensions(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.moment_kl_to_standard_normal(np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="singular"):
+        metrics.moment_kl_to_standard_normal(np.column_stack([np.arange(5.0), np.arange(5.0)]))
+
+
+def test_invalid_knn_arguments():
+    codes = np.zeros((20, 2))
+    labels = np.zeros(20, dtype=int)
+    with pytest.raises(ValueError, match="k must be <= 20"):
+        metrics.knn_accuracy(codes, labels, codes, labels, k=21)
+    with pytest.raises(TypeError, match="k must be an integer"):
+        metrics.knn_accuracy(codes, labels, codes, labels, k=2.5)
+    with pytest.raises(ValueError, match="same dimension"):
+        metrics.knn_accuracy(codes, labels, np.zeros((20, 3)), labels)
+    with pytest.raises(ValueError, match="shape"):
+        metrics.knn_accuracy(codes, labels[:5], codes, labels)
+
+
+def test_invalid_images_and_threshold():
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.squared_error(np.zeros((2, 784), np.float32), np.zeros((3, 784), np.float32))
+    with pytest.raises(TypeError, match="uint8|floats"):
+        metrics.nearest_neighbour_distance(np.zeros((2, 784), np.uint8), np.zeros((3, 784), np.float32))
+    with pytest.raises(ValueError, match="threshold must be >= 0"):
+        metrics.active_dimensions(np.zeros((5, 2)), threshold=-1.0)
+    with pytest.raises(ValueError, match="n_draws must be >= 1"):
+        metrics.reconstruction_errors(_LinearVAE(0.0), np.zeros((2, 784), np.float32), n_draws=0)
+    with pytest.raises(TypeError, match="encode"):
+        metrics.encode_mean(object(), np.zeros((2, 784), np.float32))
+
+
+def test_summarise_vae_shapes_and_consistency():
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, 1, (50, 784)).astype(np.float32)
+    z_prior = rng.standard_normal((6, 2))
+    out = metrics.summarise_vae(_LinearVAE(np.log(0.04)), x, x[:20], show=np.arange(4), z_prior=z_prior, n_draws=2)
+    assert out["z"].shape == (50, 2) and out["z_reference"].shape == (20, 2)
+    assert out["reconstructions"].shape == (4, 784) and out["prior_images"].shape == (6, 784)
+    np.testing.assert_allclose(out["kl"], gaussian_kl_numpy(out["mu"], out["log_var"]))
+    assert np.all(out["error_sampled"] >= 0) and np.all(np.isfinite(out["error_at_mean"]))
+    with pytest.raises(ValueError, match="show must index"):
+        metrics.summarise_vae(_LinearVAE(0.0), x, x, show=np.array([50]), z_prior=z_prior)
+    with pytest.raises(ValueError, match="z_prior must have 2 columns"):
+        metrics.summarise_vae(_LinearVAE(0.0), x, x, show=np.arange(3), z_prior=np.zeros((4, 3)))
