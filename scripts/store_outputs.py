@@ -23,7 +23,7 @@ def store(path: Path) -> float:
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
-        NotebookClient(notebook, kernel_name="python3", timeout=3600, resources={"metadata": {"path": workdir}},
+        NotebookClient(notebook, kernel_name="python3", timeout=3600, record_timing=False, resources={"metadata": {"path": workdir}},
                        extra_arguments=["--IPKernelApp.capture_fd_output=False"]).execute()
     seconds = time.perf_counter() - start
     temporary = path.with_name(f".{path.name}.tmp")
