@@ -548,10 +548,11 @@ def main(argv=None):
     common = f"{len(x):,} images, batch {BATCH_SIZE}, float32, no validation data; one untimed warm-up epoch per model"
 
     if not args.only_levers:
-        print(f"\nvaelib vs reference: warm-up epoch, then {rounds} rounds x {epochs} timed epochs per model", flush=True)
+        print(f"\nvaelib vs reference: warm-up epoch, then {rounds} rounds x {epochs} timed epoch(s) per model",
+              flush=True)
         result, loads = measure(MAIN, x, rounds, epochs, args.seed)
-        settings = (f"{common}, then {rounds} rounds of {epochs} timed epochs per model, the models taking turns "
-                    "and the first one alternating")
+        settings = (f"{common}, then {rounds} rounds of {epochs} timed epoch{'s' if epochs > 1 else ''} per model, "
+                    "the models taking turns and the first one alternating")
         text, rows, wall, cpu, best, quiet = main_block(result, info, settings, loads)
         print()
         for r in rows:
