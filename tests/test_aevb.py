@@ -61,7 +61,7 @@ def hand_written_algorithm_1(config, x, orders):
     for order in orders:
         for start in range(0, len(order), config.batch_size):
             xb = ops.convert_to_tensor(x[order[start:start + config.batch_size]])
-            eps = keras.random.normal((xb.shape[0], config.latent_dim), seed=noise)
+            eps = aevb.standard_normal((xb.shape[0], config.latent_dim), noise)
             with tf.GradientTape() as tape:
                 mu, log_var = encoder(xb)
                 x_hat = ops.sigmoid(decoder(mu + ops.exp(0.5 * log_var) * eps))

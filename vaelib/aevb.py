@@ -26,14 +26,15 @@ module holds what that check and the chapter's measurements need:
 
 from __future__ import annotations
 
+import functools
 import math
-import numbers
 import warnings
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from vaelib.checks import check_beta, check_choice, check_images, check_int, check_real
+from vaelib.checks import check_beta, check_choice, check_images, check_int, check_real, check_rng
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib.models import LIKELIHOODS, METRIC_NAMES, VAE, reconstruction_loss
 from vaelib.train import TrainConfig, fit_model
@@ -41,6 +42,7 @@ from vaelib.train import TrainConfig, fit_model
 __all__ = [
     "SQUARED_ERROR_VARIANCE",
     "minibatch_orders",
+    "standard_normal",
     "fit_in_order",
     "log_likelihood",
     "elbo_estimate",
@@ -56,12 +58,19 @@ _CHUNK_ROWS = 16384
 MAX_QUADRATURE_POINTS = 10_000
 
 
-def _check_rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
+def standard_normal(shape, seed_generator) -> "tf.Tensor":
+    """eps ~ N(0, I) of ``shape`` from ``seed_generator``, drawn as vaelib's training step draws it.
+
+    The training step is compiled by XLA (:data:`vaelib.train.JIT_COMPILE`), whose random-number
+    algorithm gives other numbers than TensorFlow's own kernels for the same seed; drawing through
+    an XLA-compiled function reproduces the trainer's eps exactly (Algorithm 1 in chapter 04).
+    """
+    return _xla_standard_normal(tuple(int(n) for n in shape), seed_generator)
+
+
+@functools.partial(tf.function, jit_compile=True, reduce_retracing=True)
+def _xla_standard_normal(shape, seed_generator):
+    return keras.random.normal(shape, seed=seed_generator)
 
 
 def _check_vae(model) -> VAE:
@@ -237,7 +246,7 @@ def elbo_estimate(model, x, n_samples: int = 1, *, rng=None, epsilon=None, likel
     likelihood = model.likelihood if likelihood is None else check_choice("likelihood", likelihood, LIKELIHOODS)
     mu, log_var = _encode(model, x)
     if epsilon is None:
-        epsilon = _check_rng(rng).standard_normal((n_samples,) + mu.shape)
+        epsilon = check_rng(rng).standard_normal((n_samples,) + mu.shape)
     else:
         if rng is not None:
             raise ValueError("give rng or epsilon, not both")

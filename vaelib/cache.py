@@ -32,6 +32,41 @@ class CacheCorruptError(RuntimeError):
     """A cache entry failed verification (missing file, hash mismatch, unreadable)."""
 
 
+def data_digest(*arrays: np.ndarray) -> str:
+    """sha256 over the shapes, dtypes and bytes of the arrays (part of a cache key)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def source_digest(*paths: Path) -> str:
+    """sha256 of the named source files, in order (part of a cache key)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).name.encode())
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def entry_key(kind: str, config: dict, data: str, sources: str) -> str:
+    """A cache key from everything that decides a result: its kind and configuration, a digest
+    of the data, a digest of the deciding source code, and the versions of the numeric libraries."""
+    import keras
+    import tensorflow as tf
+
+    content = {
+        "kind": kind,
+        "config": config,
+        "data": data,
+        "source": sources,
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
 def default_cache_dir() -> Path:
     """Where trained models are cached (see the module docstring)."""
     if os.environ.get("VAELIB_CACHE"):

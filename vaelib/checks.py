@@ -65,6 +65,15 @@ def check_int_sequence(name: str, values, *, minimum: int = 1, maximum: int | No
     return checked
 
 
+def check_rng(rng) -> np.random.Generator:
+    """A NumPy Generator from a Generator, a non-negative int seed or None (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
+
+
 def check_images(images, *, name: str = "images") -> np.ndarray:
     """Validate a batch of images scaled to [0, 1] and return it as float32 of shape (n, 784).
 

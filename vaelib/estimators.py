@@ -33,13 +33,12 @@ estimators are those of eqs. (5) and (9).
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from vaelib.checks import check_choice, check_int, check_int_sequence, check_real
+from vaelib.checks import check_choice, check_int, check_int_sequence, check_real, check_rng
 
 __all__ = [
     "METHODS",
@@ -258,14 +257,6 @@ def _check_test_function(test) -> TestFunction:
     return test
 
 
-def _check_rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
-
-
 def _check_baseline(baseline):
     if baseline is None:
         return None
@@ -452,7 +443,7 @@ def estimate_gradient(method: str, test: TestFunction, mu, sigma, n_samples: int
     """``L = n_samples`` draws of ``eps``, the chosen estimator's terms, their mean and standard error."""
     mu, sigma = _check_gaussian(mu, sigma)
     n_samples = check_int("n_samples", n_samples, minimum=2 if baseline == "loo" else 1)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     eps = rng.standard_normal((n_samples, mu.size))
     terms = gradient_terms(method, test, mu, sigma, eps, parameterization=parameterization,
                            baseline=baseline, elbo=elbo)
@@ -553,7 +544,7 @@ def estimator_variance(method: str, test: TestFunction, mu, sigma, n_samples: in
     mu, sigma = _check_gaussian(mu, sigma)
     n_samples = check_int("n_samples", n_samples, minimum=2 if baseline == "loo" else 1)
     n_replicates = check_int("n_replicates", n_replicates, minimum=4)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     per_chunk = max(1, _CHUNK_ELEMENTS // (n_samples * mu.size))
     estimates = []
     for start in range(0, n_replicates, per_chunk):
@@ -629,7 +620,7 @@ def variance_vs_samples(method: str, test: TestFunction, mu, sigma, sample_sizes
                         parameterization: str = "log_sigma", baseline=None, elbo: bool = False) -> VarianceCurve:
     """:func:`estimator_variance` for each ``L`` in ``sample_sizes`` (expected to fall as ``1/L``)."""
     sizes = check_int_sequence("sample_sizes", sample_sizes, minimum=2 if baseline == "loo" else 1)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     results = [estimator_variance(method, test, mu, sigma, n, n_replicates, rng, parameterization=parameterization,
                                   baseline=baseline, elbo=elbo) for n in sizes]
     exact = exact_se = kurtosis = None
@@ -651,7 +642,7 @@ def variance_vs_sigma(method: str, test: TestFunction, mu, sigmas, n_samples: in
     if isinstance(sigmas, (str, bytes)) or np.ndim(sigmas) != 1 or len(sigmas) == 0:
         raise TypeError(f"sigmas must be a non-empty sequence of positive reals, got {sigmas!r}")
     grid = np.array([check_real("sigmas entry", s, minimum=0.0, inclusive_minimum=False) for s in sigmas])
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     mu = _check_vector("mu", mu)
     results, exact, exact_se, kurtosis = [], [], [], []
     for s in grid:

@@ -17,8 +17,6 @@ configuration, a digest of the data, the source of this module and the library v
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import time
 import warnings
@@ -30,7 +28,6 @@ import numpy as np
 
 from vaelib import cache
 from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real
-from vaelib.train import data_digest
 
 N_CLASSES = 10
 STEPS_PER_EXECUTION = 16
@@ -104,21 +101,12 @@ def classifier_cache_key(config: ClassifierConfig, x_train, y_train, x_test, y_t
     The arrays are validated first (images as float32 (n, 784), labels as int32), so the same
     data in another accepted layout gives the same key.
     """
-    import tensorflow as tf
-
     if not isinstance(config, ClassifierConfig):
         raise TypeError(f"config must be a vaelib.evaluate.ClassifierConfig, got {type(config).__name__}")
     x_train, y_train = _check_labelled(x_train, y_train, "train")
     x_test, y_test = _check_labelled(x_test, y_test, "test")
-
-    content = {
-        "kind": "digit_classifier",
-        "config": config.as_dict(),
-        "data": data_digest(x_train, y_train, x_test, y_test),
-        "source": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
-        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+    return cache.entry_key("digit_classifier", config.as_dict(), cache.data_digest(x_train, y_train, x_test, y_test),
+                           cache.source_digest(Path(__file__)))
 
 
 def _check_labelled(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ import keras
 from keras import layers, ops
 
 from vaelib.checks import check_beta, check_choice, check_int
-from vaelib.gaussian import gaussian_kl, sample_gaussian
+from vaelib.families import FAMILIES, kl_to_prior, posterior_location, sample_posterior
 
 IMAGE_SIZE = 784
 LIKELIHOODS = ("squared_error", "bernoulli")
@@ -143,35 +143,53 @@ class Autoencoder(_TrackedModel):
 
 
 class VAE(_TrackedModel):
-    """Gaussian VAE with a beta-weighted KL term (eq. 12) and a choice of likelihood.
+    """VAE with a beta-weighted KL term (eq. 12), a choice of likelihood and of latent family.
 
-    q_phi(z|x) = N(mu(x), diag(exp(log_var(x)))), p(z) = N(0, I); one reparameterized draw
-    per image and step (L = 1 in eq. 11); the KL term in closed form (eq. 10).
+    q_phi(z|x) and p(z) come from ``latent`` (see :mod:`vaelib.families`; the report's
+    ``"gaussian"``: q = N(mu(x), diag(exp(log_var(x)))), p = N(0, I)); one reparameterized draw
+    per image and step (L = 1 in eq. 11); the KL term in closed form (eq. 10 for the Gaussian).
+    ``binarize=True`` (Bernoulli likelihood only) trains on dynamically binarized images: every
+    step draws each pixel from Bernoulli(its grey level) afresh; evaluation uses the images as given.
     """
 
     def __init__(self, latent_dim: int = 2, hidden_units=DEFAULT_HIDDEN_UNITS, beta: float = 1.0,
-                 likelihood: str = "squared_error", seed: int | None = None, **kwargs):
+                 likelihood: str = "squared_error", seed: int | None = None, *, latent: str = "gaussian",
+                 binarize: bool = False, **kwargs):
         super().__init__(likelihood, **kwargs)
         self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
         self.beta = check_beta(beta)
+        self.latent = check_choice("latent", latent, FAMILIES)
+        if not isinstance(binarize, bool):
+            raise TypeError(f"binarize must be True or False, got {binarize!r}")
+        if binarize and self.likelihood != "bernoulli":
+            raise ValueError(f"binarize=True needs likelihood='bernoulli' (binary pixels), got {self.likelihood!r}")
+        self.binarize = binarize
         self.encoder = build_encoder(latent_dim, hidden_units, variational=True)
         self.decoder = build_decoder(latent_dim, hidden_units)
         self.noise = keras.random.SeedGenerator(seed)
 
     def encode(self, x):
-        """Parameters (mu, log_var) of q_phi(z|x)."""
+        """The encoder's two heads for q_phi(z|x): (mu, log_var) for the Gaussian, else the
+        family's raw (location, scale) parameters (see :mod:`vaelib.families`)."""
         return self.encoder(x)
 
+    def posterior_location(self, x):
+        """The centre of q_phi(z|x) for each image (mu for the Gaussian), a NumPy array."""
+        a, s = self.encoder(x)
+        return posterior_location(self.latent, a, s)
+
     def call(self, x, training=False):
-        mu, log_var = self.encoder(x, training=training)
-        z = sample_gaussian(mu, log_var, self.noise)
+        a, s = self.encoder(x, training=training)
+        z = sample_posterior(self.latent, a, s, self.noise)
         return self.decoder(z, training=training)
 
     def loss_terms(self, x, training: bool):
-        mu, log_var = self.encoder(x, training=training)
-        z = sample_gaussian(mu, log_var, self.noise)
+        if training and self.binarize:
+            x = ops.cast(keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=self.noise) < x, x.dtype)
+        a, s = self.encoder(x, training=training)
+        z = sample_posterior(self.latent, a, s, self.noise)
         logits = self.decoder(z, training=training)
         reconstruction = ops.mean(reconstruction_loss(x, logits, self.likelihood))
-        kl = ops.mean(gaussian_kl(mu, log_var))
+        kl = ops.mean(kl_to_prior(self.latent, a, s))
         beta_kl = self.beta * kl
         return {"loss": reconstruction + beta_kl, "reconstruction": reconstruction, "kl": kl, "beta_kl": beta_kl}

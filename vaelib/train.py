@@ -11,8 +11,6 @@ versions, so a model that several chapters use is trained once.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 import math
 import time
@@ -25,14 +23,19 @@ import numpy as np
 
 from vaelib import cache
 from vaelib.checks import check_beta, check_choice, check_images, check_int, check_int_sequence, check_real
+from vaelib.families import FAMILIES
 from vaelib.models import LIKELIHOODS, METRIC_NAMES, VAE, Autoencoder, check_hidden_units, DEFAULT_HIDDEN_UNITS
 
 logger = logging.getLogger(__name__)
 
 MODEL_KINDS = ("vae", "ae")
 # Modules whose source decides a training result; their text is part of the cache key.
-TRAINING_MODULES = ("checks.py", "gaussian.py", "models.py", "train.py")
+TRAINING_MODULES = ("checks.py", "gaussian.py", "families.py", "models.py", "train.py")
 STEPS_PER_EXECUTION = 32
+# The whole training step (forward, backward, Adam's update, the trackers) is compiled by XLA,
+# which fuses the elementwise work that otherwise runs as separate kernels
+# (benchmarks/RESULTS.md: about 1.25x per epoch on this 2-core CPU).
+JIT_COMPILE = True
 
 
 class TrainingDivergedError(RuntimeError):
@@ -48,6 +51,8 @@ class TrainConfig:
     model : "vae" or "ae"
     beta : KL weight of eq. (12), finite and >= 0 (ignored by "ae")
     likelihood : "squared_error" (the report's) or "bernoulli"
+    latent : latent family, "gaussian" (the report's), "laplace" or "uniform" (vaelib.families)
+    binarize : dynamic binarization of the training images (Bernoulli likelihood only)
     latent_dim, hidden_units : architecture (see vaelib.models)
     epochs, batch_size, learning_rate, seed : optimisation (Adam)
     snapshot_epochs : epochs whose weights are kept besides the last one
@@ -56,6 +61,8 @@ class TrainConfig:
     model: str = "vae"
     beta: float = 1.0
     likelihood: str = "squared_error"
+    latent: str = "gaussian"
+    binarize: bool = False
     latent_dim: int = 2
     hidden_units: tuple[int, ...] = DEFAULT_HIDDEN_UNITS
     epochs: int = 20
@@ -69,6 +76,14 @@ class TrainConfig:
         set_("model", check_choice("model", self.model, MODEL_KINDS))
         set_("beta", check_beta(self.beta) if self.model == "vae" else 0.0)
         set_("likelihood", check_choice("likelihood", self.likelihood, LIKELIHOODS))
+        set_("latent", check_choice("latent", self.latent, FAMILIES))
+        if not isinstance(self.binarize, bool):
+            raise TypeError(f"binarize must be True or False, got {self.binarize!r}")
+        if self.binarize and self.likelihood != "bernoulli":
+            raise ValueError(f"binarize=True needs likelihood='bernoulli' (binary pixels), got {self.likelihood!r}")
+        if self.model == "ae" and (self.latent != "gaussian" or self.binarize):
+            raise ValueError(f"latent and binarize apply to model='vae' only, got latent={self.latent!r}, "
+                             f"binarize={self.binarize!r} with model='ae'")
         set_("latent_dim", check_int("latent_dim", self.latent_dim, minimum=1))
         set_("hidden_units", check_hidden_units(self.hidden_units))
         set_("epochs", check_int("epochs", self.epochs, minimum=1))
@@ -85,8 +100,10 @@ class TrainConfig:
         if self.model == "ae":
             model = Autoencoder(self.latent_dim, self.hidden_units, self.likelihood)
         else:
-            model = VAE(self.latent_dim, self.hidden_units, self.beta, self.likelihood, seed=self.seed)
-        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), steps_per_execution=STEPS_PER_EXECUTION)
+            model = VAE(self.latent_dim, self.hidden_units, self.beta, self.likelihood, seed=self.seed,
+                        latent=self.latent, binarize=self.binarize)
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), steps_per_execution=STEPS_PER_EXECUTION,
+                      jit_compile=JIT_COMPILE)
         model.build((None, 784))
         return model
 
@@ -114,37 +131,15 @@ class TrainResult:
         return model
 
 
-def data_digest(*arrays: np.ndarray) -> str:
-    """sha256 over the shapes, dtypes and bytes of the arrays (part of the cache key)."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.shape}{array.dtype}".encode())
-        digest.update(memoryview(array).cast("B"))
-    return digest.hexdigest()
-
-
 def source_digest() -> str:
     """sha256 of the source of the modules that decide training (TRAINING_MODULES)."""
-    digest = hashlib.sha256()
     package = Path(__file__).parent
-    for name in TRAINING_MODULES:
-        digest.update(name.encode())
-        digest.update((package / name).read_bytes())
-    return digest.hexdigest()
+    return cache.source_digest(*(package / name for name in TRAINING_MODULES))
 
 
 def cache_key(config: TrainConfig, x_train: np.ndarray, x_test: np.ndarray) -> str:
     """The cache key: configuration, data, training source and library versions."""
-    import tensorflow as tf
-
-    content = {
-        "config": config.as_dict(),
-        "data": data_digest(x_train, x_test),
-        "source": source_digest(),
-        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+    return cache.entry_key("trained_model", config.as_dict(), cache.data_digest(x_train, x_test), source_digest())
 
 
 class _Snapshots(keras.callbacks.Callback):

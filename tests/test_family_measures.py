@@ -1,0 +1,85 @@
+"""Chapter 11's measures (vaelib.family_measures): the seed-spread rule, and the measures on
+small trained VAEs of every latent family."""
+
+import keras
+import numpy as np
+import pytest
+
+from vaelib import families, family_measures
+from vaelib.models import VAE
+from vaelib.train import TrainConfig, train
+
+SMALL = dict(hidden_units=(16,), batch_size=64, epochs=1)
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (600, 784)).astype(np.float32) ** 4  # sparse, MNIST-like range
+    y = rng.integers(0, 10, 600).astype(np.int64)
+    return x[:500], y[:500], x[500:], y[500:]
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+
+
+@pytest.mark.parametrize("family", families.FAMILIES)
+def test_measures_of_a_small_model_of_every_family(family, images, classifier):
+    x_train, y_train, x_test, y_test = images
+    result = train(TrainConfig(latent=family, **SMALL), x_train, x_test, use_cache=False)
+    measures = family_measures.family_measures(result, x_train, y_train, x_test, y_test, classifier,
+                                               n_prior=50, n_codes=100)
+    assert measures["test_loss"] == pytest.approx(result.history["test_loss"][-1])
+    assert measures["test_kl"] >= 0
+    assert 0 <= measures["knn_accuracy"] <= 1 and measures["active_dims"] in (0, 1, 2)
+    assert all(np.isfinite(v) for v in measures.values())
+    model = result.model()
+    centres = family_measures.encode_centres(model, x_test)
+    assert centres.shape == (len(x_test), 2) and centres.dtype == np.float64
+    a, s = (np.asarray(t) for t in model.encode(x_test))
+    assert np.allclose(centres, families.posterior_location(family, a, s), atol=1e-6)
+    if family == "uniform":
+        assert np.all(np.abs(centres) < families.UNIFORM_PRIOR_HALF_WIDTH)
+    samples = family_measures.decode_prior_samples(model, 7, np.random.default_rng(1))
+    assert samples.shape == (7, 784) and np.all((samples >= 0) & (samples <= 1))
+
+
+def test_decoded_prior_samples_come_from_the_models_own_prior():
+    model = VAE(hidden_units=(8,), latent="uniform", seed=0)
+    model.build((None, 784))
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    expected = np.asarray(model.decode(families.sample_prior("uniform", 4, 2, rng_b)))
+    assert np.allclose(family_measures.decode_prior_samples(model, 4, rng_a), expected)
+
+
+def test_within_seed_spread_flips_at_the_allowed_distance():
+    references = [1.0, 2.0, 3.0]  # mean 2, sd 1: allowed distance 2
+    assert family_measures.within_seed_spread(3.9, references)[0]
+    assert not family_measures.within_seed_spread(4.1, references)[0]
+    inside, distance, allowed = family_measures.within_seed_spread(0.5, references, factor=1.0)
+    assert (inside, distance, allowed) == (False, 1.5, 1.0)
+
+
+def test_same_results_verdict_needs_every_measure_inside():
+    references = [{"a": 1.0, "b": 10.0}, {"a": 2.0, "b": 11.0}, {"a": 3.0, "b": 12.0}]
+    assert family_measures.same_results_verdict({"a": 2.5, "b": 11.5}, references, ["a", "b"]) == "reproduced"
+    assert family_measures.same_results_verdict({"a": 2.5, "b": 20.0}, references, ["a", "b"]) == "not reproduced"
+
+
+def test_bad_reference_with_one_seed():
+    with pytest.raises(ValueError, match=r"reference_values needs at least 2 seeds .* got 1"):
+        family_measures.within_seed_spread(1.0, [1.0])
+
+
+def test_bad_measure_names_and_values():
+    with pytest.raises(ValueError, match=r"measures \['c'\] are missing"):
+        family_measures.same_results_verdict({"a": 1.0}, [{"a": 1.0}, {"a": 2.0}], ["c"])
+    with pytest.raises(ValueError, match=r"value must be finite, got nan"):
+        family_measures.within_seed_spread(float("nan"), [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"model must be a vaelib.models.VAE, got str"):
+        family_measures.decode_prior_samples("vae", 3)
+    with pytest.raises(ValueError, match=r"n must be >= 1, got 0"):
+        family_measures.decode_prior_samples(VAE(hidden_units=(8,)), 0)

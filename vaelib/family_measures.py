@@ -1,0 +1,100 @@
+"""Measures that compare VAEs with different latent families (chapter 11).
+
+Every measure is defined for all three families of :mod:`vaelib.families`: the test-set loss
+terms of the training history, the code structure (active dimensions and a k-NN accuracy on
+the centres of q(z|x)), and the decoded samples of each model's own prior scored by the digit
+classifier (eq. 13's ratio against the test images, and the spread of digits they show).
+The claim "the Laplace VAE gives almost the same results as the Gaussian" is judged against the
+Gaussian's own seed-to-seed spread (:func:`within_seed_spread`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vaelib import evaluate, families, metrics
+from vaelib.checks import check_images, check_int, check_real, check_rng
+from vaelib.models import VAE
+
+HISTORY_MEASURES = ("test_loss", "test_reconstruction", "test_kl")
+# Two standard deviations of the seed-to-seed spread: a model whose measure lies further than
+# that from the Gaussian seeds' mean would be an unusual draw from the Gaussian's own spread.
+SPREAD_FACTOR = 2.0
+
+
+def _check_vae(model) -> VAE:
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a vaelib.models.VAE, got {type(model).__name__}")
+    return model
+
+
+def encode_centres(model, x, *, batch_size: int = 4096) -> np.ndarray:
+    """Centres of q_phi(z|x) (the mean; mu for the Gaussian), float64 of shape (n, latent_dim)."""
+    model = _check_vae(model)
+    x = check_images(x)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    parts = [model.posterior_location(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts).astype(np.float64)
+
+
+def decode_prior_samples(model, n: int, rng=None) -> np.ndarray:
+    """Decode ``n`` draws from the model's own prior p(z) (its latent family), shape (n, 784)."""
+    model = _check_vae(model)
+    n = check_int("n", n, minimum=1)
+    z = families.sample_prior(model.latent, n, model.latent_dim, check_rng(rng))
+    return np.asarray(model.decode(z), dtype=np.float32)
+
+
+def family_measures(result, x_train, y_train, x_test, y_test, classifier, *, n_prior: int = 2000,
+                    n_codes: int = 10000, seed: int = 0) -> dict[str, float]:
+    """Everything chapter 11 compares, for one trained VAE (a :class:`vaelib.train.TrainResult`).
+
+    Returns the last epoch's test loss, reconstruction and KL terms; the number of active
+    dimensions of the code centres (variance > 0.01, Burda et al. 2016); the 15-NN accuracy of
+    test codes labelled from the first ``n_codes`` training codes; and, for ``n_prior`` decoded
+    prior samples, eq. 13's confidence ratio against the test images (with its standard error),
+    the fraction classified with confidence > 0.9 and the entropy (bits) of their predicted digits.
+    """
+    model = _check_vae(result.model())
+    n_prior = check_int("n_prior", n_prior, minimum=2)
+    n_codes = check_int("n_codes", n_codes, minimum=15, maximum=len(x_train))
+    measures = {name: float(result.history[name][-1]) for name in HISTORY_MEASURES}
+    test_codes = encode_centres(model, x_test)
+    measures["active_dims"] = float(metrics.active_dimensions(test_codes)[1])
+    measures["knn_accuracy"] = metrics.knn_accuracy(encode_centres(model, x_train[:n_codes]), y_train[:n_codes],
+                                                    test_codes, y_test)
+    samples = decode_prior_samples(model, n_prior, np.random.default_rng(seed))
+    quality = evaluate.quality_measures(evaluate.predict_proba(classifier, samples),
+                                        evaluate.predict_proba(classifier, x_test))
+    measures.update({f"prior_{key}": value for key, value in quality.items()
+                     if key in ("ratio", "ratio_se", "confident_fraction", "class_entropy")})
+    return measures
+
+
+def within_seed_spread(value: float, reference_values, *, factor: float = SPREAD_FACTOR) -> tuple[bool, float, float]:
+    """Is ``value`` within ``factor`` standard deviations of the reference seeds' mean?
+
+    ``reference_values`` are one measure of the same model trained from different seeds (at
+    least 2). Returns (within, distance from the mean, allowed distance = factor * sd).
+    """
+    value = check_real("value", value)
+    reference = np.array([check_real("reference value", v) for v in reference_values], dtype=np.float64)
+    if len(reference) < 2:
+        raise ValueError(f"reference_values needs at least 2 seeds to measure a spread, got {len(reference)}")
+    factor = check_real("factor", factor, minimum=0.0, inclusive_minimum=False)
+    distance = abs(value - float(reference.mean()))
+    allowed = factor * float(reference.std(ddof=1))
+    return distance <= allowed, distance, allowed
+
+
+def same_results_verdict(candidate: dict, references: list[dict], measures) -> str:
+    """"reproduced" if every measure of ``candidate`` is within the references' seed spread
+    (:func:`within_seed_spread`), else "not reproduced"."""
+    measures = tuple(measures)
+    if not measures:
+        raise ValueError("measures must name at least one measure")
+    missing = [m for m in measures if m not in candidate or any(m not in r for r in references)]
+    if missing:
+        raise ValueError(f"measures {missing} are missing from the candidate or a reference")
+    inside = [within_seed_spread(candidate[m], [r[m] for r in references])[0] for m in measures]
+    return "reproduced" if all(inside) else "not reproduced"
