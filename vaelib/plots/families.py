@@ -50,8 +50,8 @@ def _prior_region(ax, family: str, level: float, limit: float) -> None:
     grid = np.linspace(-limit, limit, 401)
     z1, z2 = np.meshgrid(grid, grid)
     density = prior.pdf(z1) * prior.pdf(z2)
-    contour = ax.contour(z1, z2, density, levels=[threshold], colors=colour, linewidths=1.2, linestyles="--")
-    contour.set_label(f"{level:.0%} of the prior")
+    ax.contour(z1, z2, density, levels=[threshold], colors=colour, linewidths=1.2, linestyles="--")
+    ax.plot([], [], color=colour, lw=1.2, ls="--", label=f"{level:.0%} of the prior")  # legend entry for the contour
 
 
 def latent_panels(panels, labels, *, limit: float = 4.0, level: float = 0.95, suptitle: str | None = None):
@@ -74,7 +74,7 @@ def sample_panels(panels, *, n_cols: int = 8, suptitle: str | None = None):
     panels = dict(panels)
     if not panels:
         raise ValueError("panels is empty: give at least one set of images")
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 2.6), squeeze=False)
     for ax, (title, images) in zip(axes[0], panels.items()):
         image_grid(images, n_cols, title, ax=ax)
     if suptitle:
