@@ -1,19 +1,49 @@
-"""Execute every chapter listed in book/smoke_parameters.yml through papermill with small values.
+"""Execute every chapter listed in book/smoke_parameters.yml through papermill with small values,
+twice in the same kernel, from a fresh temporary working directory.
 
 Each chapter must appear there (an empty mapping means "its defaults are already cheap"), so a
-new chapter cannot silently skip the smoke run. Outputs go to a temporary folder; the stored
-notebooks are never touched.
+new chapter cannot silently skip the smoke run. For each chapter a notebook is built from the
+chapter's cells followed by the same cells again, without the second copy's `parameters` cell
+(which would reset the smoke values to the publication defaults): papermill injects the smoke
+parameters once, after the first `parameters` cell, and the kernel then runs the chapter top to
+bottom a second time. That proves the chapter can be re-run in a live kernel (no state that only
+works once) and does not depend on the working directory (relative paths fail in the temporary
+folder). The second run reuses the models the first one trained (vaelib's cache), so it is cheap.
+Outputs go to a temporary folder; the stored notebooks are never touched.
 """
 
+import copy
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
+import nbformat
 import papermill
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_twice(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The chapter's cells, then the same cells again without the `parameters` cell."""
+    doubled = copy.deepcopy(notebook)
+    second = []
+    for cell in notebook.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        cell = copy.deepcopy(cell)
+        if "id" in cell:
+            cell["id"] = f"rerun-{uuid.uuid4().hex[:12]}"  # cell ids must stay unique
+        second.append(cell)
+    marker = nbformat.v4.new_markdown_cell("# Second run in the same kernel (smoke test)")
+    if notebook.get("nbformat_minor", 0) >= 5:
+        marker["id"] = f"rerun-{uuid.uuid4().hex[:12]}"
+    else:
+        marker.pop("id", None)
+    doubled.cells = doubled.cells + [marker] + second
+    return doubled
 
 
 def main() -> int:
@@ -27,10 +57,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as out:
         for chapter in chapters:
             start = time.perf_counter()
+            work = Path(tempfile.mkdtemp(prefix=f"smoke-{chapter[:2]}-", dir=out))  # a fresh working directory
+            source = work.parent / f"twice-{chapter}"
             try:
-                papermill.execute_notebook(ROOT / "book" / chapter, Path(out) / chapter,
-                                           parameters=parameters[chapter] or {}, cwd=out, progress_bar=False)
-                status = "ok"
+                notebook = nbformat.read(ROOT / "book" / chapter, as_version=4)
+                nbformat.write(run_twice(notebook), source)
+                papermill.execute_notebook(source, work.parent / chapter, parameters=parameters[chapter] or {},
+                                           cwd=work, progress_bar=False)
+                status = "ok (ran twice in one kernel)"
             except Exception as error:  # report every chapter, then fail
                 failures.append(chapter)
                 status = f"FAILED: {type(error).__name__}: {str(error)[:2000]}"

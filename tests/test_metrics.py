@@ -163,3 +163,12 @@ def test_summarise_vae_shapes_and_consistency():
         metrics.summarise_vae(_LinearVAE(0.0), x, x, show=np.array([50]), z_prior=z_prior)
     with pytest.raises(ValueError, match="z_prior must have 2 columns"):
         metrics.summarise_vae(_LinearVAE(0.0), x, x, show=np.arange(3), z_prior=np.zeros((4, 3)))
+
+
+def test_nearest_neighbour_distance_in_blocks_matches_brute_force():
+    # more images than one block of rows (512) and several reference blocks: the blocked computation must agree
+    # with the direct one to float64 round-off (squared distances of order 100, so 1e-8 absolute is ample)
+    rng = np.random.default_rng(5)
+    images, reference = rng.uniform(size=(1100, 784)), rng.uniform(size=(70, 784)).astype(np.float32)
+    direct = ((images[:, None, :] - reference[None, :, :].astype(np.float64)) ** 2).sum(-1).min(axis=1)
+    np.testing.assert_allclose(metrics.nearest_neighbour_distance(images, reference, chunk_size=32), direct, atol=1e-8)

@@ -77,6 +77,9 @@ def default_cache_dir() -> Path:
 
 def writable_cache_dir(cache_dir=None) -> Path:
     """Resolve and create the cache directory, or raise naming it if it cannot be written."""
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise TypeError(f"cache_dir must be a path (str or os.PathLike) or None, got {cache_dir!r} "
+                        f"of type {type(cache_dir).__name__}")
     path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"cache directory {str(path)!r} exists and is not a directory; "

@@ -26,6 +26,7 @@ __all__ = [
     "decoding_spread",
     "nearest_code_label_mismatch",
     "gaussian_density_grid",
+    "code_space_measures",
 ]
 
 
@@ -169,3 +170,18 @@ def gaussian_density_grid(mu, log_var, z1, z2) -> np.ndarray:
     g1 = np.exp(-0.5 * (grids[0] - mu[0]) ** 2 / var[0]) / math.sqrt(2 * math.pi * var[0])
     g2 = np.exp(-0.5 * (grids[1] - mu[1]) ** 2 / var[1]) / math.sqrt(2 * math.pi * var[1])
     return np.outer(g2, g1)
+
+
+def code_space_measures(z, z_prior, labels, *, level: float = 0.95, quantile: float = 0.99) -> dict:
+    """All the measures above for one cloud of codes ``z`` (n, d) with labels, against prior draws ``z_prior``.
+
+    Returns a dict: ``mean`` (d,) and ``cov`` (d, d) (:func:`code_moments`), ``D`` (nats,
+    :func:`moment_matched_kl`), ``in95`` (:func:`fraction_in_prior_region` at ``level``),
+    ``spacing`` (:func:`typical_spacing` at ``quantile``), ``far`` (fraction of ``z_prior`` farther
+    than ``spacing`` from every code) and ``tv`` (:func:`nearest_code_label_mismatch`).
+    """
+    mean, cov = code_moments(z)
+    spacing = typical_spacing(z, quantile)
+    return {"mean": mean, "cov": cov, "D": moment_matched_kl(mean, cov), "in95": fraction_in_prior_region(z, level),
+            "spacing": spacing, "far": fraction_far_from_codes(z_prior, z, spacing),
+            "tv": nearest_code_label_mismatch(z_prior, z, labels)}

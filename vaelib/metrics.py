@@ -21,26 +21,13 @@ from scipy.spatial import cKDTree
 
 from vaelib.checks import check_images, check_int, check_labels, check_real
 from vaelib.gaussian import gaussian_kl_numpy
+from vaelib.latent import check_codes, code_moments, moment_matched_kl
 
 __all__ = [
-    "check_codes", "encode_mean", "moment_kl_to_standard_normal", "covariance_isotropy", "active_dimensions",
+    "encode_mean", "moment_kl_to_standard_normal", "covariance_isotropy", "active_dimensions",
     "knn_accuracy", "squared_error", "reconstruction_errors", "nearest_neighbour_distance", "kl_per_image",
     "summarise_vae",
 ]
-
-
-def check_codes(z, *, name: str = "z", min_rows: int = 1) -> np.ndarray:
-    """Validate latent codes: a finite float array of shape (n, d) with n >= ``min_rows``."""
-    array = np.asarray(z)
-    if array.dtype == object or not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_):
-        raise TypeError(f"{name} must be a numeric array of latent codes, got dtype {array.dtype}")
-    if array.ndim != 2 or array.shape[1] < 1:
-        raise ValueError(f"{name} must have shape (n, d) with d >= 1, got {array.shape}")
-    if len(array) < min_rows:
-        raise ValueError(f"{name} must hold at least {min_rows} codes, got {len(array)}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array.astype(np.float64, copy=False)
 
 
 def encode_mean(model, x, *, batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -68,11 +55,6 @@ def kl_per_image(mu, log_var) -> np.ndarray:
     return gaussian_kl_numpy(mu, log_var)
 
 
-def _moments(z) -> tuple[np.ndarray, np.ndarray]:
-    z = check_codes(z, min_rows=2)
-    return z.mean(axis=0), np.atleast_2d(np.cov(z, rowvar=False))
-
-
 def moment_kl_to_standard_normal(z) -> float:
     """KL(N(m, S) || N(0, I)) in nats, with m, S the mean and covariance of the codes ``z`` (n, d).
 
@@ -80,12 +62,10 @@ def moment_kl_to_standard_normal(z) -> float:
     exactly when the cloud has the moments of the prior, and grows as the cloud moves away,
     stretches, shrinks or tilts. Needs n > d codes (a non-singular covariance).
     """
-    mean, cov = _moments(z)
-    d = len(mean)
-    sign, log_det = np.linalg.slogdet(cov)
-    if sign <= 0:
+    mean, cov = code_moments(z)
+    if np.linalg.slogdet(cov)[0] <= 0:
         raise ValueError("the covariance of z is singular: need more codes than dimensions, spread in every direction")
-    return float(0.5 * (np.trace(cov) + mean @ mean - d - log_det))
+    return moment_matched_kl(mean, cov)
 
 
 def covariance_isotropy(z) -> float:
@@ -93,7 +73,7 @@ def covariance_isotropy(z) -> float:
 
     1 for a circular (isotropic) cloud, near 0 for a cloud stretched along one direction.
     """
-    _, cov = _moments(z)
+    _, cov = code_moments(z)
     eigenvalues = np.linalg.eigvalsh(cov)
     if eigenvalues[-1] <= 0:
         raise ValueError("the codes z do not vary: their covariance is zero")
@@ -173,17 +153,23 @@ def nearest_neighbour_distance(images, reference, *, chunk_size: int = 8192) -> 
     """Squared Euclidean distance (summed over pixels) from each image to its nearest reference image.
 
     Shape (n,). A crude measure of how much a generated image looks like *some* real digit;
-    blurry images sit at moderate distances from everything.
+    blurry images sit at moderate distances from everything. The distances are computed in blocks
+    of ``chunk_size`` reference images by at most 512 images, so memory stays near 35 MB of
+    temporaries however many images and references there are.
     """
     images = check_images(images, name="images").astype(np.float64)
     reference = check_images(reference, name="reference")
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+    image_chunk = 512
     image_norms = np.sum(images**2, axis=1)
     best = np.full(len(images), np.inf)
     for start in range(0, len(reference), chunk_size):
         block = reference[start:start + chunk_size].astype(np.float64)
-        distances = image_norms[:, None] + np.sum(block**2, axis=1)[None, :] - 2.0 * images @ block.T
-        best = np.minimum(best, distances.min(axis=1))
+        block_norms = np.sum(block**2, axis=1)
+        for row in range(0, len(images), image_chunk):
+            rows = slice(row, row + image_chunk)
+            distances = image_norms[rows, None] + block_norms[None, :] - 2.0 * images[rows] @ block.T
+            best[rows] = np.minimum(best[rows], distances.min(axis=1))
     return np.maximum(best, 0.0)
 
 

@@ -1,0 +1,378 @@
+#!/usr/bin/env python
+"""Open every page of the built book in headless Chromium with the network cut off.
+
+Serves ``_build/html`` from a local HTTP server on 127.0.0.1 and drives Debian's system
+Chromium (``/usr/bin/chromium``) through Playwright's Python package (no Playwright browser is
+downloaded). Every request that is not to the local server is blocked and counted as a failure,
+and the browser's DNS resolves nothing but 127.0.0.1. For every page it checks:
+
+- no console errors, no uncaught exceptions, no failed or blocked requests, no HTTP errors;
+- maths rendered: every Sphinx ``.math`` element holds a MathJax ``mjx-container``, and no
+  ``mjx-merror`` (a TeX error) appears;
+- images: every ``<img>`` loaded; on chapter pages (``book/NN_*.html``) the cell outputs hold at
+  least one figure (whenever the notebook stores an image output, and always for chapters 06-09),
+  and no output figure is blank (a single colour); a chapter whose notebook stores no outputs
+  at all (never executed) fails;
+- widgets: on pages that embed ipywidgets state the widgets render, and where a slider is linked
+  to a ``Stack`` of images, moving the slider (keyboard) changes the visible image.
+
+The β slider of chapter 07 is required as soon as ``book/07_beta_effects.ipynb`` stores widget
+state (or with ``--require-slider``); until then its absence is reported as SKIPPED.
+
+Saves screenshots of two pages (light and dark theme) in ``_build/screenshots/``. Exits 1 with a list of failures.
+
+Usage: python .ci/browser_check.py [--site _build/html] [--slider-page book/07_beta_effects.html]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import re
+import sys
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ALWAYS_FIGURES = ("06", "07", "08", "09")  # chapters that must show figures whatever the notebook
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+SCREENSHOT_PAGES = ("book/intro.html", "book/07_beta_effects.html")
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the check's output readable
+        pass
+
+
+def start_server(site: Path) -> tuple[ThreadingHTTPServer, str]:
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def notebook_facts(page: str) -> dict:
+    """Image outputs and widget state stored in the notebook behind ``page`` (if any)."""
+    nb_path = ROOT / Path(page).with_suffix(".ipynb")
+    if not nb_path.exists():
+        return {"notebook": False, "image_outputs": 0, "widget_state": False, "code_cells": 0, "outputs": 0}
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    n_img = sum(
+        1
+        for cell in nb.get("cells", [])
+        for out in cell.get("outputs", [])
+        if any(k.startswith("image/") for k in out.get("data", {}))
+    )
+    code = [cell for cell in nb.get("cells", []) if cell.get("cell_type") == "code"]
+    n_out = sum(len(cell.get("outputs", [])) for cell in code)
+    state = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state")
+    return {"notebook": True, "image_outputs": n_img, "widget_state": bool(state),
+            "code_cells": len(code), "outputs": n_out}
+
+
+JS_MATH = """() => {
+  const math = [...document.querySelectorAll('.math')];
+  const unrendered = math.filter(el => !el.querySelector('mjx-container')).length;
+  return {math: math.length, containers: document.querySelectorAll('mjx-container').length,
+          unrendered, merrors: document.querySelectorAll('mjx-merror').length};
+}"""
+
+JS_IMAGES = """() => {
+  const info = img => {
+    let blank = null;
+    if (img.complete && img.naturalWidth > 0) {
+      try {
+        const w = Math.min(img.naturalWidth, 400), h = Math.min(img.naturalHeight, 400);
+        const c = document.createElement('canvas'); c.width = w; c.height = h;
+        const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0, w, h);
+        const d = ctx.getImageData(0, 0, w, h).data; blank = true;
+        for (let i = 4; i < d.length; i += 4) {
+          if (d[i] !== d[0] || d[i+1] !== d[1] || d[i+2] !== d[2] || d[i+3] !== d[3]) { blank = false; break; }
+        }
+      } catch (e) { blank = null; }
+    }
+    return {src: img.getAttribute('src').slice(0, 80), loaded: img.complete && img.naturalWidth > 0,
+            output: !!img.closest('.cell_output') && !img.closest('.jupyter-widgets'), blank};
+  };
+  return [...document.querySelectorAll('img')].map(info);
+}"""
+
+JS_WIDGETS = """() => ({
+  state: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
+  views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
+  rendered: document.querySelectorAll('.jupyter-widgets').length,
+  sliders: document.querySelectorAll('.widget-slider').length,
+})"""
+
+# The visible image of each widget area: a digest of its src (data URL or blob URL) and size.
+JS_VISIBLE_IMAGES = """() => [...document.querySelectorAll('.jupyter-widgets img')]
+  .filter(img => img.checkVisibility ? img.checkVisibility() : img.offsetParent !== null)
+  .map(img => { const s = img.getAttribute('src') || '';
+                let h = 0; for (let i = 0; i < s.length; i++) { h = (h * 31 + s.charCodeAt(i)) | 0; }
+                return `${s.length}:${h}:${img.naturalWidth}x${img.naturalHeight}`; })"""
+
+
+def check_slider(page, url: str, failures: list[str], notes: list[str]) -> bool:
+    """Move every rendered slider with the keyboard; the visible widget image must change.
+
+    Each slider's handle gets focus and ArrowRight (ArrowLeft when the slider is at its end).
+    At least one slider must change the visible image, and the β slider (``.vaelib-beta-slider``)
+    must, when the page has one. Sliders inside ``.vaelib-needs-kernel`` (widgets that compute in
+    the kernel, e.g. chapter 06's navigator) cannot work in the static page and are not moved.
+    Returns whether an image changed.
+    """
+    sliders = page.locator(".widget-slider")
+    n = sliders.count()
+    if n == 0:
+        failures.append(f"{url}: no .widget-slider rendered")
+        return False
+    static = [i for i in range(n)
+              if not sliders.nth(i).evaluate("e => e.closest('.vaelib-needs-kernel') !== null")]
+    if not static:
+        notes.append(f"{url}: {n} slider(s), all in widgets that need a kernel (.vaelib-needs-kernel): not moved")
+        return False
+    changed_any = False
+    for i in static:
+        slider = sliders.nth(i)
+        is_beta = "vaelib-beta-slider" in (slider.get_attribute("class") or "")
+        handle = slider.locator(".noUi-handle")
+        readout = slider.locator(".widget-readout")
+        if handle.count() == 0:
+            failures.append(f"{url}: slider {i} has no handle (.noUi-handle)")
+            continue
+        value_before = readout.inner_text() if readout.count() else "?"
+        before = page.evaluate(JS_VISIBLE_IMAGES)
+        value_after, after = value_before, before
+        for key in ("ArrowRight", "ArrowLeft"):
+            handle.first.focus()
+            page.keyboard.press(key)
+            page.wait_for_timeout(300)
+            value_after = readout.inner_text() if readout.count() else "?"
+            after = page.evaluate(JS_VISIBLE_IMAGES)
+            if value_after != value_before:
+                break
+        changed = bool(before) and bool(after) and before != after
+        changed_any = changed_any or changed
+        label = "β slider" if is_beta else f"slider {i}"
+        notes.append(f"{url}: {label} moved {value_before!r} -> {value_after!r}; visible widget images "
+                     f"{len(before)} -> {len(after)}; image changed: {changed}")
+        if value_before == value_after:
+            failures.append(f"{url}: {label} did not move with the keyboard ({value_before!r})")
+        elif is_beta and not changed:
+            failures.append(f"{url}: moving the β slider did not change the visible image")
+    if not changed_any:
+        failures.append(f"{url}: moving the slider(s) did not change the visible image")
+    return changed_any
+
+
+def take_screenshots(page, rel: str, shots: Path, notes: list[str]) -> None:
+    """Screenshot ``rel`` in light mode, scrolled to its first widget or figure, and in dark mode."""
+    stem = rel.replace("/", "_").replace(".html", "")
+    for selector in (".jupyter-widgets", ".cell_output img"):
+        target = page.locator(selector)
+        if target.count():
+            target.first.scroll_into_view_if_needed()
+            page.evaluate("() => window.scrollBy(0, -120)")
+            break
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.wait_for_timeout(300)
+        out = shots / f"{stem}_{scheme}.png"
+        page.screenshot(path=str(out))
+        notes.append(f"screenshot: {out}")
+    page.emulate_media(color_scheme="light")
+
+
+def track_requests(page) -> set:
+    """The set of this page's requests still in flight, kept up to date by event handlers."""
+    inflight: set = set()
+    page.on("request", lambda r: inflight.add(r))
+    page.on("requestfinished", lambda r: inflight.discard(r))
+    page.on("requestfailed", lambda r: inflight.discard(r))
+    page._inflight = inflight  # noqa: SLF001 -- read by wait_quiet
+    return inflight
+
+
+def wait_quiet(page, rel: str, timeout: float, quiet: float = 0.5) -> None:
+    """Wait until no request of the page has been in flight for ``quiet`` seconds.
+
+    Raises TimeoutError naming the requests still pending after ``timeout`` seconds.
+    """
+    inflight = page._inflight  # noqa: SLF001
+    deadline = time.time() + timeout
+    quiet_since = None
+    while time.time() < deadline:
+        page.wait_for_timeout(100)  # lets Playwright dispatch events
+        if inflight:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.time()
+        elif time.time() - quiet_since >= quiet:
+            return
+    pending = sorted(r.url for r in inflight)
+    raise TimeoutError(f"requests still pending after {timeout:g} s: {pending[:5]}")
+
+
+def check_page(page, rel: str, base: str, site: Path, args, failures: list[str], notes: list[str],
+               row: dict, shots: Path) -> None:
+    """Open ``rel`` and run every check on it, filling ``row`` and appending to ``failures``."""
+    page.goto(base + rel, wait_until="load", timeout=args.timeout * 1000)
+    if 'http-equiv="refresh"' in (site / rel).read_text(encoding="utf-8", errors="replace").lower():
+        # a redirect page (the site's index.html): check the page it leads to
+        page.wait_for_url(lambda url: url != base + rel, timeout=args.timeout * 1000)
+        page.wait_for_load_state("load", timeout=args.timeout * 1000)
+        notes.append(f"{rel}: redirects to {page.url[len(base):]}")
+    wait_quiet(page, rel, args.timeout)
+    # maths: wait for MathJax's first typesetting pass, then inspect
+    has_mathjax = page.evaluate("() => !!(window.MathJax && window.MathJax.startup)")
+    if has_mathjax:
+        page.evaluate("() => MathJax.startup.promise")
+    m = page.evaluate(JS_MATH)
+    row["math"] = f"{m['math'] - m['unrendered']}/{m['math']}"
+    if m["math"] and not has_mathjax:
+        failures.append(f"{rel}: {m['math']} maths elements but MathJax did not load")
+    if m["unrendered"]:
+        failures.append(f"{rel}: {m['unrendered']} of {m['math']} maths elements not rendered")
+    if m["merrors"]:
+        failures.append(f"{rel}: {m['merrors']} MathJax errors (mjx-merror)")
+    # widgets
+    w = page.evaluate(JS_WIDGETS)
+    if w["state"]:
+        try:
+            page.wait_for_selector(".jupyter-widgets", timeout=args.timeout * 1000)
+            if w["sliders"] == 0:
+                page.wait_for_timeout(500)
+        except Exception:  # noqa: BLE001 -- reported below
+            pass
+        w = page.evaluate(JS_WIDGETS)
+        if w["rendered"] == 0:
+            failures.append(f"{rel}: widget state embedded but no widget rendered")
+        elif w["sliders"]:
+            check_slider(page, rel, failures, notes)
+            row["slider_checked"] = rel == args.slider_page
+    row["widgets"] = f"{w['rendered']} rendered, {w['sliders']} sliders" if w["state"] else "-"
+    # images
+    imgs = page.evaluate(JS_IMAGES)
+    for im in imgs:
+        if not im["loaded"]:
+            failures.append(f"{rel}: image did not load: {im['src']}")
+        elif im["output"] and im["blank"]:
+            failures.append(f"{rel}: output figure is blank (one colour): {im['src']}")
+    n_out = sum(im["output"] and im["loaded"] for im in imgs)
+    row["figures"] = n_out
+    chapter = re.match(r"book/(\d\d)_", rel)
+    if chapter:
+        facts = notebook_facts(rel)
+        if facts["code_cells"] and not facts["outputs"]:
+            failures.append(f"{rel}: its notebook stores no outputs (not executed?); the book "
+                            "renders stored outputs only")
+        if (chapter.group(1) in ALWAYS_FIGURES or facts["image_outputs"]) and n_out == 0:
+            failures.append(f"{rel}: chapter page shows no figure in its cell outputs "
+                            f"(notebook stores {facts['image_outputs']} image outputs)")
+    if rel in SCREENSHOT_PAGES:
+        take_screenshots(page, rel, shots, notes)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--site", default=str(ROOT / "_build" / "html"))
+    ap.add_argument("--screenshots", default=str(ROOT / "_build" / "screenshots"))
+    ap.add_argument("--slider-page", default="book/07_beta_effects.html",
+                    help="page whose kernel-free slider must work (see --require-slider)")
+    ap.add_argument("--require-slider", action="store_true",
+                    help="fail when the slider page has no widget, even if its notebook has no widget state")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per page")
+    args = ap.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    site = Path(args.site)
+    if not (site / "index.html").exists():
+        print(f"browser check: {site}/index.html not found; build the book first", file=sys.stderr)
+        return 1
+    pages = sorted(
+        p.relative_to(site).as_posix()
+        for p in site.rglob("*.html")
+        if not p.relative_to(site).parts[0].startswith(("_static", "_sources", "_images"))
+    )
+    slider_required = args.require_slider or notebook_facts(args.slider_page)["widget_state"]
+    shots = Path(args.screenshots)
+    shots.mkdir(parents=True, exist_ok=True)
+
+    server, base = start_server(site)
+    failures: list[str] = []
+    notes: list[str] = []
+    rows = []
+    slider_checked = False
+    t0 = time.time()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"],
+            )
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+            current = {"page": ""}
+
+            def route(route_obj):
+                url = route_obj.request.url
+                if url.startswith(base) or url.startswith(("data:", "blob:")):
+                    route_obj.continue_()
+                else:
+                    failures.append(f"{current['page']}: blocked request to outside the site: {url}")
+                    route_obj.abort("blockedbyclient")
+
+            context.route("**/*", route)
+            for rel in pages:
+                current["page"] = rel
+                page = context.new_page()
+                track_requests(page)
+                page.on("console", lambda m, rel=rel: m.type == "error" and failures.append(
+                    f"{rel}: console error: {m.text[:300]}"))
+                page.on("pageerror", lambda e, rel=rel: failures.append(f"{rel}: uncaught exception: {e}"))
+                page.on("requestfailed", lambda r, rel=rel: r.url.startswith(base) and failures.append(
+                    f"{rel}: request failed: {r.url} ({r.failure})"))
+                page.on("response", lambda r, rel=rel: r.status >= 400 and failures.append(
+                    f"{rel}: HTTP {r.status} for {r.url}"))
+                row = {"page": rel, "math": "-", "figures": "-", "widgets": "-"}
+                try:
+                    check_page(page, rel, base, site, args, failures, notes, row, shots)
+                except Exception as exc:  # noqa: BLE001 -- a page that cannot be checked is a failure
+                    failures.append(f"{rel}: could not be checked: {type(exc).__name__}: {str(exc)[:300]}")
+                slider_checked = slider_checked or row.get("slider_checked", False)
+                rows.append(row)
+                page.close()
+            browser.close()
+    finally:
+        server.shutdown()
+
+    if not slider_checked:
+        msg = f"{args.slider_page}: kernel-free β slider"
+        if slider_required:
+            failures.append(f"{msg} not found (no slider rendered, yet the notebook stores widget state)")
+        else:
+            notes.append(f"SKIPPED {msg}: the page has no widget yet (its notebook stores no widget state)")
+
+    width = max(len(r["page"]) for r in rows) if rows else 10
+    print(f"{'page':<{width}}  maths rendered  figures  widgets")
+    for r in rows:
+        print(f"{r['page']:<{width}}  {r['math']:>14}  {r['figures']:>7}  {r['widgets']}")
+    for n in notes:
+        print(n)
+    print(f"{len(rows)} pages checked in {time.time() - t0:.1f} s with the network cut off")
+    if failures:
+        print(f"\nBROWSER CHECK FAILED: {len(failures)} problem(s)", file=sys.stderr)
+        for f in dict.fromkeys(failures):
+            print(f"  - {f}", file=sys.stderr)
+        return 1
+    print("browser check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""The claim rules of vaelib.claims on constructed inputs whose verdict is known.
+
+Each rule is driven across its threshold: the verdict must flip exactly where the docstring says.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from vaelib import claims
+
+
+def space(D=0.05, in95=0.95, far=0.0, tv=0.05, cov=((1.0, 0.0), (0.0, 1.0))):
+    return {"D": D, "in95": in95, "far": far, "tv": tv, "cov": np.array(cov)}
+
+
+def test_claim_record_validates_and_marks_unmeasured():
+    record = claims.unmeasured_claim("travel", "a claim", "§4.2, figure 14", "10_latent_travel")
+    assert record.verdict == "inconclusive" and not record.measured_yet
+    assert record.verdict_text == "inconclusive (not yet measured)"
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        claims.Claim("k", "c", "s", "ch", "m", "r", "maybe")
+    with pytest.raises(ValueError, match="claim must be a non-empty string"):
+        claims.Claim("k", " ", "s", "ch", "m", "r", "reproduced")
+    with pytest.raises(ValueError, match="only be inconclusive"):
+        claims.Claim("k", "c", "s", "ch", "m", "r", "reproduced", measured_yet=False)
+
+
+def test_closer_to_prior_needs_both_measures():
+    ae = space(D=2.0, in95=0.3)
+    assert claims.claim_closer_to_prior(ae, space(D=0.1, in95=0.9)).verdict == "reproduced"
+    assert claims.claim_closer_to_prior(ae, space(D=0.1, in95=0.2)).verdict == "inconclusive"
+    assert claims.claim_closer_to_prior(ae, space(D=3.0, in95=0.2)).verdict == "not reproduced"
+
+
+def test_almost_standard_normal_flips_at_threshold():
+    below = claims.ALMOST_NORMAL_MAX_NATS * 0.999
+    above = claims.ALMOST_NORMAL_MAX_NATS * 1.001
+    assert claims.claim_almost_standard_normal(space(D=below)).verdict == "reproduced"
+    assert claims.claim_almost_standard_normal(space(D=above)).verdict == "not reproduced"
+
+
+def test_narrower_than_prior_counts_axes():
+    t = claims.NARROWER_MAX_VARIANCE
+    assert claims.claim_narrower_than_prior(space(cov=[[t - 0.01, 0], [0, t - 0.01]])).verdict == "reproduced"
+    assert claims.claim_narrower_than_prior(space(cov=[[t - 0.01, 0], [0, t + 0.01]])).verdict == "inconclusive"
+    assert claims.claim_narrower_than_prior(space(cov=[[1.0, 0], [0, 1.1]])).verdict == "not reproduced"
+
+
+def test_repeated_encodings_needs_different_and_slight():
+    grey = claims.GREY_LEVEL
+    assert claims.claim_repeated_encodings(2 * grey, 0.3).verdict == "reproduced"
+    assert claims.claim_repeated_encodings(0.5 * grey, 0.3).verdict == "not reproduced"   # identical outputs
+    assert claims.claim_repeated_encodings(2 * grey, claims.SLIGHT_MAX_RATIO).verdict == "not reproduced"
+
+
+def test_prior_draws_far_uses_binomial_standard_errors():
+    n = 5000
+    se = math.sqrt(2 * 0.1 * 0.9 / n)  # at equal fractions 0.1
+    assert claims.claim_prior_draws_far(0.1 + 4 * se, 0.1, n).verdict == "reproduced"
+    assert claims.claim_prior_draws_far(0.1 + 1 * se, 0.1, n).verdict == "inconclusive"
+    assert claims.claim_prior_draws_far(0.1, 0.1 + 4 * se, n).verdict == "not reproduced"
+    # both fractions 0: no standard error and no difference
+    assert claims.claim_prior_draws_far(0.0, 0.0, n).verdict == "inconclusive"
+
+
+def test_prior_draws_represent():
+    assert claims.claim_prior_draws_represent(0.5, 0.05).verdict == "reproduced"
+    assert claims.claim_prior_draws_represent(0.15, 0.05).verdict == "inconclusive"
+    assert claims.claim_prior_draws_represent(0.05, 0.06).verdict == "not reproduced"
+
+
+def test_ae_vs_vae_claims_from_measures():
+    measures = {"spaces": {"ae": space(D=3.0, in95=0.2, far=0.3, tv=0.5), "vae": space(D=0.02, in95=0.94, far=0.01)},
+                "spread": {"max_pixel_std": 0.05}, "within_ratio": 0.2, "z_prior": np.zeros((5000, 2))}
+    records = claims.ae_vs_vae_claims(measures)
+    assert [r.key for r in records] == ["closer", "normal", "narrower", "repeat", "far", "tv"]
+    assert [r.verdict for r in records] == ["reproduced", "reproduced", "not reproduced", "reproduced",
+                                            "reproduced", "reproduced"]
+
+
+def test_epoch1_shape_orders():
+    d = {0.0: 5.0, 1.0: 1.0, 5.0: 0.1}
+    r = {0.0: 0.2, 1.0: 0.5, 5.0: 0.9}
+    assert claims.claim_epoch1_shape(d, r).verdict == "reproduced"
+    assert claims.claim_epoch1_shape(d, {0.0: 0.9, 1.0: 0.5, 5.0: 0.2}).verdict == "inconclusive"
+    assert claims.claim_epoch1_shape({0.0: 0.1, 1.0: 1.0, 5.0: 5.0}, {0.0: 0.9, 1.0: 0.5, 5.0: 0.2}).verdict == \
+        "not reproduced"
+
+
+def test_epoch1_reconstructions_alike_flips_at_ten_percent():
+    assert claims.claim_epoch1_reconstructions_alike({0.0: 40.0, 1.0: 43.9}).verdict == "reproduced"
+    assert claims.claim_epoch1_reconstructions_alike({0.0: 40.0, 1.0: 44.1}).verdict == "not reproduced"
+
+
+def test_separation_improves_per_beta():
+    n = 10_000
+    up = [0.5, 0.7, 0.8, 0.85]
+    assert claims.claim_separation_improves({0.0: up, 1.0: up}, n).verdict == "reproduced"
+    drop = [0.5, 0.8, 0.7, 0.85]  # a step down by far more than 3 s.e.
+    assert claims.claim_separation_improves({0.0: up, 1.0: drop}, n).verdict == "inconclusive"
+    flat = [0.5, 0.5, 0.5, 0.5]
+    assert claims.claim_separation_improves({0.0: flat, 1.0: drop}, n).verdict == "not reproduced"
+
+
+def test_little_change_after_epoch5():
+    last = {0.0: 30.0, 1.0: 35.0}
+    assert claims.claim_little_change_after_epoch5({0.0: 32.0, 1.0: 36.0}, last).verdict == "reproduced"
+    assert claims.claim_little_change_after_epoch5({0.0: 40.0, 1.0: 36.0}, last).verdict == "inconclusive"
+    assert claims.claim_little_change_after_epoch5({0.0: 40.0, 1.0: 45.0}, last).verdict == "not reproduced"
+    assert claims.claim_little_change_after_epoch5(None, last).verdict == "inconclusive"
+
+
+def test_extreme_beta_inadequate():
+    rng = np.random.default_rng(0)
+    base = 30 + rng.standard_normal(1000)
+    mean_image = 50.0
+    collapsed = 49 + rng.standard_normal(1000)     # recovers 1/20 of beta = 1's gain, far worse
+    good = base + 0.01 * rng.standard_normal(1000)  # as good as beta = 1
+    assert claims.claim_extreme_beta_inadequate(base, {200.0: collapsed, 500.0: collapsed}, mean_image).verdict == \
+        "reproduced"
+    assert claims.claim_extreme_beta_inadequate(base, {200.0: good, 500.0: collapsed}, mean_image).verdict == \
+        "inconclusive"
+    assert claims.claim_extreme_beta_inadequate(base, {200.0: good, 500.0: good}, mean_image).verdict == \
+        "not reproduced"
+
+
+def test_beta0_samples_farthest():
+    rng = np.random.default_rng(1)
+    near, far = 20 + rng.standard_normal(200), 30 + rng.standard_normal(200)
+    assert claims.claim_beta0_samples_farthest({0.0: far, 1.0: near, 5.0: near}).verdict == "reproduced"
+    assert claims.claim_beta0_samples_farthest({0.0: far, 1.0: near, 5.0: far}).verdict == "inconclusive"
+    assert claims.claim_beta0_samples_farthest({0.0: near, 1.0: far, 5.0: far}).verdict == "not reproduced"
+
+
+def test_large_beta_near_prior():
+    assert claims.claim_large_beta_near_prior(0.01, 0.1, 0.2, 0.8, 10_000).verdict == "reproduced"
+    assert claims.claim_large_beta_near_prior(0.01, 0.1, 0.8, 0.8, 10_000).verdict == "inconclusive"
+    assert claims.claim_large_beta_near_prior(0.5, 0.1, 0.8, 0.8, 10_000).verdict == "not reproduced"
+
+
+def history(rec, kl, beta):
+    rec, kl = np.asarray(rec, float), np.asarray(kl, float)
+    return {f"{s}_{t}": list(v) for s in ("train", "test")
+            for t, v in (("reconstruction", rec), ("kl", kl), ("loss", rec + beta * kl))}
+
+
+def test_kl_share_dynamics_all_four_statements():
+    good = history([60.0, 40.0, 30.0], [0.3, 2.0, 4.0], 1.0)  # share 0.5% -> 11.8%
+    assert claims.claim_kl_share_dynamics(good, 1.0).verdict == "reproduced"
+    high_start = history([60.0, 40.0, 30.0], [0.7, 2.0, 4.0], 1.0)  # share 1.15% at first
+    assert claims.claim_kl_share_dynamics(high_start, 1.0).verdict == "not reproduced"
+    collapse = history([60.0, 55.0, 54.0], [0.3, 0.01, 0.001], 1.0)
+    record = claims.claim_kl_share_dynamics(collapse, 1.0)
+    assert record.verdict == "not reproduced" and "K grows" in record.measured
+
+
+def test_large_beta_kl_increases():
+    assert claims.claim_large_beta_kl_increases(history([60, 55], [0.1, 0.2], 50.0)).verdict == "reproduced"
+    assert claims.claim_large_beta_kl_increases(history([60, 55], [0.2, 0.1], 50.0)).verdict == "not reproduced"
+
+
+def scores(samples, recon, se=0.005):
+    return {b: {"prior samples": {"ratio": s, "ratio_se": se}, "reconstructions": {"ratio": r, "ratio_se": se}}
+            for b, s, r in zip((0.0, 1.0, 5.0, 50.0), samples, recon)}
+
+
+def test_sample_quality_claims():
+    report_like = scores([0.80, 0.90, 0.95, 1.10], [0.97, 0.85, 0.85, 0.80])
+    assert [c.verdict for c in claims.sample_quality_claims(report_like)] == ["reproduced"] * 4
+    reversed_ = scores([1.00, 0.95, 0.90, 0.80], [1.02, 0.99, 0.95, 0.70])
+    assert [c.verdict for c in claims.sample_quality_claims(reversed_)] == ["not reproduced"] * 4
+    assert claims.claim_samples_beat_reconstructions(report_like).verdict == "reproduced"
+    assert claims.claim_samples_beat_reconstructions(reversed_).verdict == "not reproduced"
+
+
+def test_beta0_samples_match_reconstructions_flips_at_gap():
+    gap = claims.NEAR_MAX_GAP
+    assert claims.claim_beta0_samples_match_reconstructions(scores([0.9, 1, 1, 1], [0.9 + 0.9 * gap, 1, 1, 1])).verdict \
+        == "reproduced"
+    assert claims.claim_beta0_samples_match_reconstructions(scores([0.9, 1, 1, 1], [0.9 + 1.1 * gap, 1, 1, 1])).verdict \
+        == "not reproduced"
+
+
+def test_se_rules_are_inconclusive_within_noise():
+    noisy = scores([0.90, 0.905, 0.91, 1.005], [0.995, 0.9, 0.9, 0.9], se=0.01)
+    verdicts = [c.verdict for c in claims.sample_quality_claims(noisy)]
+    assert verdicts == ["inconclusive"] * 4
+
+
+def test_table_and_counts():
+    records = claims.sample_quality_claims(scores([0.80, 0.90, 0.95, 1.10], [0.97, 0.88, 0.85, 0.80]))
+    records.append(claims.unmeasured_claim("laplace", "a | b", "§4, closing paragraph", "11_other_latents"))
+    table = claims.claims_table(records)
+    assert table.count("\n") == len(records) + 1 and "a \\| b" in table
+    assert "inconclusive (not yet measured)" in table
+    assert claims.verdict_counts(records) == {"reproduced": 4, "not reproduced": 0, "inconclusive": 1,
+                                              "not yet measured": 1}
+
+
+def test_bad_threshold_inputs():
+    with pytest.raises(ValueError, match="D_N|d_first"):
+        claims.claim_epoch1_shape({0.0: -1.0, 1.0: 0.5}, {0.0: 0.5, 1.0: 0.6})
+    with pytest.raises(ValueError, match="same values of beta"):
+        claims.claim_epoch1_shape({0.0: 1.0, 1.0: 0.5}, {0.0: 0.5, 5.0: 0.6})
+    with pytest.raises(ValueError, match="at least 2 values of beta"):
+        claims.claim_epoch1_shape({0.0: 1.0}, {0.0: 0.5})
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        claims.claim_epoch1_reconstructions_alike({-1.0: 40.0, 1.0: 41.0})
+    with pytest.raises(ValueError, match=r"ae_far must be <= 1"):
+        claims.claim_prior_draws_far(1.5, 0.1, 100)
+    with pytest.raises(TypeError, match="n_prior must be an integer"):
+        claims.claim_prior_draws_far(0.5, 0.1, 100.0)
+    with pytest.raises(TypeError, match="max_pixel_std must be a real number"):
+        claims.claim_repeated_encodings("big", 0.1)
+
+
+def test_bad_structures():
+    with pytest.raises(KeyError, match="lacks"):
+        claims.claim_closer_to_prior({"D": 1.0}, space())
+    with pytest.raises(TypeError, match="mapping"):
+        claims.claim_almost_standard_normal([0.1])
+    with pytest.raises(ValueError, match="must include beta = 0"):
+        claims.claim_beta0_samples_farthest({1.0: np.ones(5), 5.0: np.ones(5)})
+    with pytest.raises(ValueError, match="one error per image"):
+        claims.claim_extreme_beta_inadequate(np.ones(10), {200.0: np.ones(9)}, 50.0)
+    with pytest.raises(ValueError, match="finite"):
+        claims.claim_beta0_samples_farthest({0.0: np.array([1.0, np.nan]), 1.0: np.ones(5)})
+    with pytest.raises(ValueError, match="no beta = 50"):
+        claims.claim_high_beta_samples_beat_originals(scores([0.9, 1.0], [1.0, 1.0]), 50.0)
+    with pytest.raises(ValueError, match="share must be one of"):
+        claims.claim_kl_share_dynamics(history([60, 55], [0.1, 0.2], 1.0), 1.0, share="total")
+    with pytest.raises(ValueError, match="loss is not reconstruction"):
+        claims.claim_kl_share_dynamics(history([60, 55], [0.1, 0.2], 1.0), 5.0)
+    with pytest.raises(TypeError, match="Claim records"):
+        claims.claims_table(["not a claim"])
+    with pytest.raises(ValueError, match="needs accuracies at two"):
+        claims.claim_separation_improves({0.0: [0.5]}, 100)
+
+
+def test_verdict_bars_counts_every_claim():
+    import matplotlib
+    matplotlib.use("Agg")
+    from vaelib.plots.claims import verdict_bars
+
+    records = claims.sample_quality_claims(scores([0.80, 0.90, 0.95, 1.10], [0.97, 0.85, 0.85, 0.80]))
+    records.append(claims.unmeasured_claim("laplace", "a claim", "§4, closing paragraph", "11_other_latents"))
+    fig = verdict_bars(records, title="t")
+    widths = sum(patch.get_width() for patch in fig.axes[0].patches)
+    assert widths == len(records)
+    with pytest.raises(TypeError, match="Claim records"):
+        verdict_bars([])
+
+
+def test_laplace_same_results_within_seed_spread():
+    refs = [{"test_loss": 40.0 + d, "knn_accuracy": 0.8 + d / 100, "prior_ratio": 0.9, "prior_class_entropy": 3.0 + d / 10}
+            for d in (-1.0, 0.0, 1.0)]  # seed-to-seed sd: 1 for the loss, 0.01 for the accuracy
+    measures = ("test_loss", "knn_accuracy")
+    inside = {"test_loss": 41.9, "knn_accuracy": 0.8}       # 1.9 sd from the mean (allowed 2)
+    outside = {"test_loss": 42.1, "knn_accuracy": 0.8}      # 2.1 sd
+    assert claims.claim_laplace_same_results(inside, refs, measures).verdict == "reproduced"
+    assert claims.claim_laplace_same_results(outside, refs, measures).verdict == "not reproduced"
+    with pytest.raises(TypeError, match="at least 2"):
+        claims.claim_laplace_same_results(inside, refs[:1], measures)
+
+
+def test_uniform_usable():
+    assert claims.claim_uniform_usable({"active_dims": 2.0, "knn_accuracy": 0.7}).verdict == "reproduced"
+    assert claims.claim_uniform_usable({"active_dims": 0.0, "knn_accuracy": 0.7}).verdict == "not reproduced"
+    assert claims.claim_uniform_usable({"active_dims": 1.0, "knn_accuracy": claims.UNIFORM_MIN_KNN}).verdict == \
+        "not reproduced"
+    with pytest.raises(ValueError, match="knn_accuracy'\\] must be <= 1"):
+        claims.claim_uniform_usable({"active_dims": 1.0, "knn_accuracy": 1.5})

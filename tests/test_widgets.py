@@ -1,0 +1,193 @@
+"""The interactive layer, driven from Python: sliders moved, buttons clicked, content compared with vaelib."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+import keras  # noqa: E402
+from ipywidgets import embed  # noqa: E402
+
+from vaelib import widgets as W  # noqa: E402
+from vaelib.models import VAE  # noqa: E402
+from vaelib.train import TrainConfig, TrainResult  # noqa: E402
+
+def snapshot_result(beta, epochs, seed=0):
+    """A TrainResult as the cache returns it, its snapshots random initial weights (one per epoch, all different):
+    the explorer only reads snapshots, and building them this way takes milliseconds (training is tested elsewhere)."""
+    config = TrainConfig(beta=beta, hidden_units=(16,), epochs=max(epochs), snapshot_epochs=epochs)
+    snapshots = {}
+    for epoch in epochs:
+        keras.utils.set_random_seed(seed + 10 * epoch + int(beta))
+        snapshots[epoch] = config.build_model().get_weights()
+    return TrainResult(config, {}, snapshots, 0.0, from_cache=True)
+
+
+@pytest.fixture(scope="module")
+def results():
+    """Two "models" (beta 0 and 5) with snapshots after epochs 1 and 2."""
+    return {b: snapshot_result(b, (1, 2)) for b in (0.0, 5.0)}
+
+
+@pytest.fixture(scope="module")
+def explorer_inputs(small_images):
+    x_test = small_images[1]
+    labels = np.arange(len(x_test)) % 10
+    z_prior = np.random.default_rng(0).standard_normal((9, 2))
+    return x_test, labels, x_test[:6], z_prior
+
+
+@pytest.fixture(scope="module")
+def pngs(results, explorer_inputs):
+    x_test, labels, shown, z_prior = explorer_inputs
+    return W.render_views(W.explorer_views(results, x_test, shown, z_prior), labels, shown)
+
+
+@pytest.fixture(scope="module")
+def vae():
+    keras.utils.set_random_seed(0)
+    model = VAE(hidden_units=(16,))
+    model(np.zeros((1, 784), np.float32))
+    return model
+
+
+def expected_png(results, explorer_inputs, beta, epoch):
+    # the explorer's view computed directly from the cached model at that snapshot
+    x_test, labels, shown, z_prior = explorer_inputs
+    view = W.snapshot_view(results[beta].model(epoch), x_test, shown, z_prior)
+    return W.figure_png(W.view_figure(view, labels, shown, title=f"β = {beta:g}, after epoch {epoch}"))
+
+
+@pytest.mark.parametrize("static", [True, False])
+def test_beta_explorer_shows_the_chosen_model(results, explorer_inputs, pngs, static):
+    explorer = W.beta_explorer(pngs, static=static)
+    assert explorer.betas == [0.0, 5.0] and explorer.epochs == [1, 2]
+    assert explorer.displayed == expected_png(results, explorer_inputs, 0.0, 2)  # starts at the first beta, last epoch
+    explorer.beta_slider.value = 5.0
+    assert explorer.displayed == expected_png(results, explorer_inputs, 5.0, 2)
+    explorer.epoch_slider.value = 1
+    assert explorer.displayed == expected_png(results, explorer_inputs, 5.0, 1)
+    explorer.select(0.0, 1)
+    assert explorer.displayed == pngs[0.0, 1] != pngs[5.0, 1]
+    assert all(len(png) < 60_000 for png in pngs.values())
+
+
+def test_static_explorer_links_sliders_to_stacks_in_the_browser(pngs):
+    explorer = W.beta_explorer(pngs, static=True)
+    assert "vaelib-beta-slider" in explorer.beta_slider._dom_classes and explorer.beta_slider.description == "β"
+    beta_links = [link for link in explorer.links if link.source[0] is explorer.beta_slider]
+    assert [link.target[0] for link in beta_links] == explorer.stacks
+    assert all(link.source[1] == "index" and link.target[1] == "selected_index" for link in explorer.links)
+    epoch_link, = [link for link in explorer.links if link.source[0] is explorer.epoch_slider]
+    assert epoch_link.target[0] is explorer.view
+    for stack, epoch in zip(explorer.stacks, explorer.epochs):
+        assert [bytes(image.value) for image in stack.children] == [pngs[b, epoch] for b in explorer.betas]
+        assert all("vaelib-beta-view" in image._dom_classes for image in stack.children)
+    # the state a static page needs: the links and every image are in the embeddable widget state
+    state = embed.embed_data(views=[explorer])["manager_state"]["state"]
+    ours = {f"IPY_MODEL_{w.model_id}" for w in (explorer.beta_slider, explorer.epoch_slider)}
+    links = [e["state"] for e in state.values() if e["model_name"] == "LinkModel" and e["state"]["source"][0] in ours]
+    assert len(links) == len(explorer.links)
+    for stack in explorer.stacks:
+        for image in stack.children:  # the PNG travels as a base64 buffer of the image's "value"
+            buffer, = state[image.model_id]["buffers"]
+            assert buffer["path"] == ["value"] and len(buffer["data"]) > 1000
+
+
+def test_explorer_views_cope_with_fewer_snapshots(results, explorer_inputs):
+    x_test, _, shown, z_prior = explorer_inputs
+    short = snapshot_result(1.0, (1,))  # e.g. a smoke run with epochs=1
+    views = W.explorer_views({**results, 1.0: short}, x_test, shown, z_prior)
+    assert sorted(views) == [(0.0, 1), (1.0, 1), (5.0, 1)]  # only the epoch every model has
+    view = views[5.0, 1]
+    decoded = results[5.0].model(1).decode(z_prior.astype(np.float32))
+    np.testing.assert_allclose(view.prior_images, np.clip(decoded, 0, 1), atol=1e-6)
+
+
+def test_latent_navigator_decodes_the_slider_point(vae):
+    codes = np.random.default_rng(1).standard_normal((300, 2))
+    navigator = W.latent_navigator(vae, codes, np.arange(300) % 10, limit=3.0)
+    before = bytes(navigator.plane.value)
+    navigator.move_to(1.5, -0.5)
+    expected = np.asarray(vae.decode(np.array([[1.5, -0.5]], np.float32)))[0]
+    np.testing.assert_allclose(navigator.decoded, expected, atol=1e-6)
+    assert bytes(navigator.digit.value) == W.digit_png(expected, scale=6)
+    assert bytes(navigator.plane.value) != before  # the marker moved
+    navigator.z2.value = 2.0
+    expected = np.asarray(vae.decode(np.array([[1.5, 2.0]], np.float32)))[0]
+    np.testing.assert_allclose(navigator.decoded, expected, atol=1e-6)
+
+
+def test_latent_navigator_dropdown_switches_model(vae):
+    keras.utils.set_random_seed(1)
+    other = VAE(hidden_units=(16,))
+    other(np.zeros((1, 784), np.float32))
+    codes = np.random.default_rng(2).standard_normal((100, 2))
+    navigator = W.latent_navigator({"β = 1": vae, "β = 5": other}, {"β = 1": codes, "β = 5": codes * 10},
+                                   np.arange(100) % 10, z=(0.5, 0.5))
+    assert navigator.limit == 3.0 and navigator.limits["β = 5"] > 20  # each model gets a range for its codes
+    point = np.array([[0.5, 0.5]], np.float32)
+    np.testing.assert_allclose(navigator.decoded, np.asarray(vae.decode(point))[0], atol=1e-6)
+    navigator.select("β = 5")
+    np.testing.assert_allclose(navigator.decoded, np.asarray(other.decode(point))[0], atol=1e-6)
+    assert not np.allclose(navigator.decoded, np.asarray(vae.decode(point))[0])
+    assert navigator.z1.max == navigator.limits["β = 5"]
+    navigator.move_to(15.0, -12.0)  # beyond the first model's range, inside this one's
+    np.testing.assert_allclose(navigator.decoded, np.asarray(other.decode(np.array([[15.0, -12.0]], np.float32)))[0],
+                               atol=1e-6)
+    navigator.select("β = 1")  # back to the narrower range: the point is clipped into it
+    assert navigator.z1.max == 3.0 and tuple(navigator.point) == (3.0, -3.0)
+    np.testing.assert_allclose(navigator.decoded, np.asarray(vae.decode(np.array([[3.0, -3.0]], np.float32)))[0],
+                               atol=1e-6)
+
+
+def test_reconstruction_sampler_button_draws_again(vae, small_images):
+    images = small_images[1][:4]
+    sampler = W.reconstruction_sampler(vae, images, n_draws=200, seed=3)
+    first_draws, first_png = sampler.draws.copy(), bytes(sampler.view.value)
+    sampler.button.click()
+    assert not np.allclose(sampler.draws, first_draws) and bytes(sampler.view.value) != first_png
+    np.testing.assert_allclose(sampler.decoded, np.asarray(vae.decode(sampler.draws.astype(np.float32))), atol=1e-6)
+    mu, log_var = (np.asarray(a, np.float64)[0] for a in vae.encode(images[:1]))
+    # 200 draws from N(mu, sigma^2): the sample mean lies within 5 standard errors of mu per axis
+    assert np.all(np.abs(sampler.draws.mean(axis=0) - mu) < 5 * np.exp(0.5 * log_var) / np.sqrt(200))
+    sampler.choose(2)
+    mu2, log_var2 = (np.asarray(a, np.float64)[0] for a in vae.encode(images[2:3]))
+    assert np.all(np.abs(sampler.draws.mean(axis=0) - mu2) < 5 * np.exp(0.5 * log_var2) / np.sqrt(200))
+    assert sampler.spread["mean_pixel_std"] > 0 and "mean per-pixel standard deviation" in sampler.summary.value
+
+
+def test_invalid_explorer_values(pngs):
+    explorer = W.beta_explorer(pngs)
+    with pytest.raises(ValueError, match=r"beta must be one of 0\.0, 5\.0; got 3\.0"):
+        explorer.select(3.0, 1)
+    with pytest.raises(ValueError, match=r"epoch must be one of 1, 2; got 7"):
+        explorer.select(0.0, 7)
+    with pytest.raises(ValueError, match=r"missing \[\(5\.0, 2\)\]"):
+        W.beta_explorer({k: v for k, v in pngs.items() if k != (5.0, 2)})
+    with pytest.raises(TypeError, match="pngs must be a non-empty mapping"):
+        W.beta_explorer([])
+
+
+def test_bad_navigator_point(vae):
+    navigator = W.latent_navigator(vae, np.zeros((10, 2)), np.zeros(10, int), limit=3.0)
+    with pytest.raises(ValueError, match=r"z1 must be <= 3\.0, got 5\.0"):
+        navigator.move_to(5.0, 0.0)
+    with pytest.raises(ValueError, match=r"z2 must be >= -3\.0, got -4\.0"):
+        navigator.move_to(0.0, -4.0)
+    with pytest.raises(ValueError, match=r"model must be one of 'model'; got 'β = 2'"):
+        navigator.select("β = 2")
+    with pytest.raises(ValueError, match=r"z must have shape|z_test"):
+        W.latent_navigator(vae, np.zeros((10, 3)), np.zeros(10, int))
+
+
+def test_bad_sampler_arguments(vae, small_images):
+    images = small_images[1][:4]
+    with pytest.raises(ValueError, match=r"n_draws must be >= 2, got 1"):
+        W.reconstruction_sampler(vae, images, n_draws=1)
+    sampler = W.reconstruction_sampler(vae, images)
+    with pytest.raises(ValueError, match=r"index must be <= 3, got 9"):
+        sampler.choose(9)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        W.reconstruction_sampler(vae, images * 255)

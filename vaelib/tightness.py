@@ -1,0 +1,151 @@
+"""Chapter 13's experiments: binarized MNIST for Bernoulli VAEs and cached evaluations of the bounds.
+
+``binarize`` / ``binarized_copies``
+    Each pixel drawn from Bernoulli(its grey level), seeded. ``binarized_copies`` stacks
+    independent binarizations of the training set, so that a model trained on it sees every
+    image under that many different binarizations (an approximation to dynamic binarization,
+    which redraws the pixels at every step).
+``bernoulli_config`` / ``train_bernoulli``
+    A Bernoulli-likelihood VAE trained through :func:`vaelib.train.train` (and so its cache) on
+    ``copies`` binarizations of the training images, evaluated during training on one fixed
+    binarization of the test images (:func:`test_binarization`).
+``evaluate_bounds``
+    Per image: the ELBO (eq. 11 with L = K draws and the closed-form KL, eq. 10), the
+    reconstruction term, the KL (the rate) and the importance-weighted bound L_k for several k
+    from the same K draws (:mod:`vaelib.iwae`). Cached with :mod:`vaelib.cache` under a key made
+    of the model's configuration and weights, the images, the settings and this source.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vaelib import cache, iwae
+from vaelib.checks import check_images, check_int, check_int_sequence, check_rng
+from vaelib.gaussian import gaussian_kl_numpy
+from vaelib.train import TrainConfig, TrainResult, train
+
+__all__ = ["binarize", "binarized_copies", "test_binarization", "bernoulli_config", "train_bernoulli",
+           "BoundEvaluation", "evaluate_bounds", "TEST_BINARIZATION_SEED"]
+
+#: Seed of the one fixed binarization of the test images used for every evaluation.
+TEST_BINARIZATION_SEED = 20160101
+
+
+def binarize(x, seed=0) -> np.ndarray:
+    """Binary images: each pixel 1 with probability its grey level (float32 0/1, shape (n, 784))."""
+    x = check_images(x, name="x")
+    rng = check_rng(seed)
+    return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+
+
+def binarized_copies(x, copies: int, seed=0) -> np.ndarray:
+    """``copies`` independent binarizations of ``x`` stacked: shape (copies * n, 784), float32."""
+    x = check_images(x, name="x")
+    copies = check_int("copies", copies, minimum=1)
+    rng = check_rng(seed)
+    return np.concatenate([binarize(x, rng) for _ in range(copies)])
+
+
+def test_binarization(x_test) -> np.ndarray:
+    """The fixed binarization of the test images (seed :data:`TEST_BINARIZATION_SEED`)."""
+    return binarize(x_test, TEST_BINARIZATION_SEED)
+
+
+def bernoulli_config(latent_dim: int, epochs: int, hidden_units=(200, 200), *, seed: int = 0) -> TrainConfig:
+    """A beta = 1 VAE with Bernoulli pixels (Adam 1e-3, batch 128 as the report's), no snapshots."""
+    return TrainConfig(beta=1.0, likelihood="bernoulli", latent_dim=latent_dim, hidden_units=tuple(hidden_units),
+                       epochs=epochs, seed=seed)
+
+
+def train_bernoulli(config: TrainConfig, x_train, x_test, *, copies: int, n_train: int | None = None) -> TrainResult:
+    """Train ``config`` (cached) on ``copies`` binarizations of the first ``n_train`` training images.
+
+    The binarizations are seeded by ``config.seed``; the test images are binarized once
+    (:func:`test_binarization`), so the history's ``test_*`` entries are one-sample estimates
+    of the negative ELBO on the same binary test set that :func:`evaluate_bounds` uses.
+    """
+    if not isinstance(config, TrainConfig) or config.likelihood != "bernoulli":
+        raise ValueError(f"config must be a TrainConfig with likelihood='bernoulli', got {config!r}")
+    x_train = check_images(x_train, name="x_train")
+    if n_train is not None:
+        x_train = x_train[:check_int("n_train", n_train, minimum=config.batch_size, maximum=len(x_train))]
+    return train(config, binarized_copies(x_train, copies, seed=config.seed), test_binarization(x_test))
+
+
+@dataclass(frozen=True)
+class BoundEvaluation:
+    """Per-image bounds of one model on a set of images (float64 arrays of length n)."""
+
+    ks: tuple[int, ...]
+    iwae: np.ndarray            # (n, len(ks)): L_k per image, averaged over the K // k groups of draws
+    log_likelihood: np.ndarray  # (n,): mean of log p(x|z) over the K draws (the reconstruction term)
+    kl: np.ndarray              # (n,): KL(q(z|x) || p(z)), exact (eq. 10): the rate
+    n_samples: int
+    seconds: float
+    from_cache: bool
+
+    @property
+    def elbo(self) -> np.ndarray:
+        """Eq. (11) with L = K draws: reconstruction term minus the closed-form KL."""
+        return self.log_likelihood - self.kl
+
+    def bound(self, k: int) -> np.ndarray:
+        """L_k per image."""
+        if k not in self.ks:
+            raise ValueError(f"k must be one of the evaluated {list(self.ks)}, got {k!r}")
+        return self.iwae[:, self.ks.index(k)]
+
+
+_SOURCES = ("iwae.py", "tightness.py", "gaussian.py", "models.py")
+
+
+def evaluate_bounds(result: TrainResult, x, *, n_samples: int, ks, seed: int = 0,
+                    use_cache: bool = True, cache_dir=None) -> BoundEvaluation:
+    """ELBO, reconstruction, KL and L_k (k in ``ks``, each <= n_samples) per image of ``x``.
+
+    K = ``n_samples`` draws per image from q(z|x) (seeded by ``seed``) serve every k: L_k is
+    averaged over the K // k disjoint groups (:func:`vaelib.iwae.iwae_from_log_weights`).
+    """
+    if not isinstance(result, TrainResult):
+        raise TypeError(f"result must be a vaelib.train.TrainResult, got {type(result).__name__}")
+    x = check_images(x, name="x")
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    ks = check_int_sequence("ks", ks, minimum=1, maximum=n_samples)
+    if not ks:
+        raise ValueError("ks must name at least one k")
+    seed = check_int("seed", seed, minimum=0)
+    weights = result.snapshots[result.config.epochs]
+    package = Path(__file__).parent
+    key = cache.entry_key("iwae_bounds", {"config": result.config.as_dict(), "n_samples": n_samples,
+                                          "ks": list(ks), "seed": seed},
+                          cache.data_digest(x, *weights), cache.source_digest(*(package / n for n in _SOURCES)))
+    directory = cache.writable_cache_dir(cache_dir) if use_cache else None
+    if use_cache:
+        try:
+            stored = cache.read_entry(directory, key)
+        except cache.CacheCorruptError:
+            cache.discard_entry(directory, key)
+            stored = None
+        if stored is not None:
+            arrays, metadata = stored
+            b = arrays["bounds"]
+            return BoundEvaluation(tuple(metadata["ks"]), b["iwae"], b["log_likelihood"], b["kl"],
+                                   metadata["n_samples"], metadata["seconds"], from_cache=True)
+    start = time.perf_counter()
+    model = result.model()
+    log_w, log_lik = iwae.log_weights(model, x, n_samples, rng=seed, return_log_likelihood=True)
+    bounds = np.stack([iwae.iwae_from_log_weights(log_w, k) for k in ks], axis=1)
+    mu, log_var = (np.asarray(a, dtype=np.float64) for a in model.encode(x))
+    kl = gaussian_kl_numpy(mu, log_var).astype(np.float64)
+    seconds = time.perf_counter() - start
+    evaluation = BoundEvaluation(ks, bounds, log_lik.mean(axis=1), kl, n_samples, seconds, from_cache=False)
+    if use_cache:
+        cache.write_entry(directory, key, {"bounds": {"iwae": bounds, "log_likelihood": evaluation.log_likelihood,
+                                                      "kl": kl}},
+                          {"ks": list(ks), "n_samples": n_samples, "seconds": seconds})
+    return evaluation

@@ -1,0 +1,409 @@
+"""The interactive layer: a beta explorer, a latent navigator and a reconstruction sampler.
+
+Built on :mod:`vaelib.plots` and on models that already exist (``vaelib.experiments.trained``
+loads them from the cache): nothing here trains. Each widget is an ipywidgets box whose
+controls can be driven from Python (``slider.value = ...``, ``button.click()``), and which keeps
+what it shows as NumPy arrays (``decoded``, ``draws``...) so tests compare it with the model.
+
+* :class:`BetaExplorer` switches between PNG views rendered beforehand, one per (beta, epoch).
+  ``static=True`` puts them in :class:`ipywidgets.Stack` widgets whose ``selected_index`` is
+  linked in the browser (``jslink``) to the sliders, so it also works in a static HTML page
+  with no kernel (the executed notebook stores the widget state; Jupyter Book embeds it).
+* :class:`LatentNavigator` decodes the point (z1, z2) chosen with two sliders (needs a kernel).
+* :class:`ReconstructionSampler` encodes one digit again and decodes N draws from q(z|x) (eq. 2)
+  at each click (needs a kernel).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image as PILImage
+
+from vaelib import latent
+from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real
+from vaelib.metrics import encode_mean
+from vaelib.plots.images import image_grid
+from vaelib.plots.latent import latent_scatter
+
+__all__ = ["BETA_EXPLORER_BETAS", "SnapshotView", "snapshot_view", "explorer_views", "view_figure", "render_views",
+           "figure_png", "digit_png", "BetaExplorer", "beta_explorer", "LatentNavigator", "latent_navigator",
+           "ReconstructionSampler", "reconstruction_sampler"]
+
+BETA_EXPLORER_BETAS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0, 200.0, 500.0)
+VIEW_DPI = 64
+
+
+def figure_png(fig, *, dpi: int = VIEW_DPI, colours: int = 64) -> bytes:
+    """The figure as PNG bytes with at most ``colours`` palette colours (small to embed); closes it."""
+    dpi = check_int("dpi", dpi, minimum=10, maximum=600)
+    colours = check_int("colours", colours, minimum=2, maximum=256)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    plt.close(fig)
+    image = PILImage.open(buffer).convert("RGB").quantize(colors=colours, method=PILImage.Quantize.FASTOCTREE)
+    out = io.BytesIO()
+    image.save(out, format="png", optimize=True)
+    return out.getvalue()
+
+
+def digit_png(image, *, scale: int = 4) -> bytes:
+    """One 28 x 28 image in [0, 1] as a grey PNG, dark on white, each pixel ``scale`` x ``scale``."""
+    image = check_images(np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0).reshape(1, 784), name="image")
+    scale = check_int("scale", scale, minimum=1, maximum=32)
+    grey = np.round(255 * (1.0 - image.reshape(28, 28))).astype(np.uint8)
+    out = io.BytesIO()
+    PILImage.fromarray(np.kron(grey, np.ones((scale, scale), dtype=np.uint8))).save(out, format="png")
+    return out.getvalue()
+
+
+def _check_gaussian(model) -> None:
+    family = getattr(model, "latent", "gaussian")
+    if family != "gaussian":
+        raise ValueError(f"model must have the Gaussian latent family (q = N(mu, diag(exp(log_var)))), got {family!r}")
+
+
+def _decode(model, z) -> np.ndarray:
+    return np.asarray(model.decode(np.asarray(z, dtype=np.float32)), dtype=np.float64)
+
+
+# --- the beta explorer --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SnapshotView:
+    """What the explorer shows of one model at one epoch: codes, reconstructions, prior samples."""
+
+    z: np.ndarray
+    reconstructions: np.ndarray
+    prior_images: np.ndarray
+
+
+def snapshot_view(model, x_scatter, x_shown, z_prior, *, seed: int = 0) -> SnapshotView:
+    """One draw z ~ q(z|x) (eq. 2) per image of ``x_scatter``, decodings of ``x_shown`` at z = mu and of ``z_prior``."""
+    x_shown = check_images(x_shown, name="x_shown")
+    _check_gaussian(model)
+    mu, log_var = encode_mean(model, x_scatter)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    z = mu + np.exp(0.5 * log_var) * rng.standard_normal(mu.shape)
+    recon = np.clip(_decode(model, encode_mean(model, x_shown)[0]), 0.0, 1.0)
+    return SnapshotView(z, recon, np.clip(_decode(model, latent.check_codes(z_prior, name="z_prior", dim=2)), 0, 1))
+
+
+def explorer_views(results, x_scatter, x_shown, z_prior, *, seed: int = 0) -> dict:
+    """Views of every snapshot epoch that all ``results`` (mapping beta -> TrainResult) share.
+
+    Returns a dict ``(beta, epoch) -> SnapshotView``. Models with fewer snapshots (a short smoke run)
+    simply give fewer epochs.
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError(f"results must be a non-empty mapping beta -> TrainResult, got {type(results).__name__}")
+    epochs = sorted(set.intersection(*(set(r.snapshots) for r in results.values())))
+    views = {}
+    for beta, result in sorted(results.items()):
+        model = result.model(epochs[0])  # one network per beta, its weights swapped per snapshot (saves memory)
+        for epoch in epochs:
+            model.set_weights(result.snapshots[epoch])
+            views[float(beta), epoch] = snapshot_view(model, x_scatter, x_shown, z_prior, seed=seed)
+    return views
+
+
+def view_figure(view: SnapshotView, labels, originals, *, title: str = "") -> plt.Figure:
+    """Latent codes (with the prior's radius-2 circle), test digits over their reconstructions, prior samples."""
+    originals = check_images(originals, name="originals")
+    if len(originals) != len(view.reconstructions):
+        raise ValueError(f"originals must hold {len(view.reconstructions)} images (one per reconstruction), "
+                         f"got {len(originals)}")
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(10.5, 3.6), width_ratios=[1.4, 1.0, 1.0])
+    latent_scatter(view.z, labels, ax=left, title="codes z ~ q(z|x) of test digits", point_size=3)
+    left.add_patch(plt.Circle((0, 0), 2.0, fill=False, linestyle="--", color="black", linewidth=1))
+    n_cols = -(-len(originals) // 2)  # originals in the top half of the grid, reconstructions below
+    pairs = np.concatenate([originals, view.reconstructions]).astype(np.float32)
+    image_grid(pairs, n_cols=n_cols, ax=middle, title="digits (top), reconstructions")
+    image_grid(view.prior_images.astype(np.float32), n_cols=int(np.ceil(np.sqrt(len(view.prior_images)))),
+               ax=right, title="decoded draws z ~ N(0, I)")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def render_views(views: Mapping, labels, originals, *, dpi: int = VIEW_DPI) -> dict:
+    """PNG bytes of :func:`view_figure` for every ``(beta, epoch)`` of ``views``."""
+    return {(b, e): figure_png(view_figure(v, labels, originals, title=f"β = {b:g}, after epoch {e}"), dpi=dpi)
+            for (b, e), v in views.items()}
+
+
+class BetaExplorer(widgets.VBox):
+    """A β slider and an epoch slider over PNG views rendered beforehand, one per (β, epoch).
+
+    ``static=True``: one :class:`ipywidgets.Stack` of images per epoch inside a Stack over epochs, their
+    ``selected_index`` linked to the sliders in the browser (``jslink``): works in static HTML.
+    ``static=False``: one image whose bytes are swapped by a Python callback (needs a kernel).
+    """
+
+    def __init__(self, pngs: Mapping, *, static: bool = True, beta=None, epoch=None):
+        if not isinstance(pngs, Mapping) or not pngs:
+            raise TypeError(f"pngs must be a non-empty mapping (beta, epoch) -> PNG bytes, got {type(pngs).__name__}")
+        self.betas = sorted({float(b) for b, _ in pngs})
+        self.epochs = sorted({int(e) for _, e in pngs})
+        missing = [(b, e) for b in self.betas for e in self.epochs if (b, e) not in pngs]
+        if missing:
+            raise ValueError(f"pngs must hold a view for every (beta, epoch) pair; missing {missing}")
+        self.pngs = {(float(b), int(e)): bytes(v) for (b, e), v in pngs.items()}
+        self.static = bool(static)
+        self.beta_slider = widgets.SelectionSlider(options=[(f"{b:g}", b) for b in self.betas], description="β",
+                                                   continuous_update=True)
+        self.epoch_slider = widgets.SelectionSlider(options=[(str(e), e) for e in self.epochs], description="epoch")
+        self.beta_slider.add_class("vaelib-beta-slider")
+        self.epoch_slider.add_class("vaelib-epoch-slider")
+        self.view = self._static_view() if self.static else self._live_view()
+        for slider in (self.beta_slider, self.epoch_slider):
+            slider.observe(self._update, names="index")
+        super().__init__([widgets.HBox([self.beta_slider, self.epoch_slider]), self.view])
+        self.add_class("vaelib-beta-explorer")
+        self.select(self.betas[0] if beta is None else beta, self.epochs[-1] if epoch is None else epoch)
+
+    def _image(self, png: bytes) -> widgets.Image:
+        image = widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        image.add_class("vaelib-beta-view")
+        return image
+
+    def _static_view(self) -> widgets.Stack:
+        self.stacks = [widgets.Stack([self._image(self.pngs[b, e]) for b in self.betas], selected_index=0)
+                       for e in self.epochs]
+        self.links = [widgets.jslink((self.beta_slider, "index"), (stack, "selected_index")) for stack in self.stacks]
+        outer = widgets.Stack(self.stacks, selected_index=0)
+        self.links.append(widgets.jslink((self.epoch_slider, "index"), (outer, "selected_index")))
+        return outer
+
+    def _live_view(self) -> widgets.Image:
+        self.links = []
+        return self._image(self.pngs[self.betas[0], self.epochs[0]])
+
+    def _update(self, _change=None) -> None:
+        # the kernel-side mirror of the jslinks (static) or the swap of the image's bytes (live)
+        i, j = self.beta_slider.index, self.epoch_slider.index
+        if self.static:
+            for stack in self.stacks:
+                stack.selected_index = i
+            self.view.selected_index = j
+        else:
+            self.view.value = self.pngs[self.betas[i], self.epochs[j]]
+
+    def select(self, beta, epoch) -> None:
+        """Move the sliders to ``beta`` and ``epoch`` (each must be one of the explorer's values)."""
+        beta = check_choice("beta", check_real("beta", beta), self.betas)
+        epoch = check_choice("epoch", check_int("epoch", epoch, minimum=0), self.epochs)
+        self.beta_slider.value, self.epoch_slider.value = beta, epoch
+        self._update()
+
+    def __repr__(self) -> str:  # short and stable: the stored notebook's text/plain output
+        return f"BetaExplorer(betas={[f'{b:g}' for b in self.betas]}, epochs={self.epochs}, static={self.static})"
+
+    @property
+    def displayed(self) -> bytes:
+        """The PNG bytes of the image that is shown now."""
+        if not self.static:
+            return bytes(self.view.value)
+        return bytes(self.view.children[self.view.selected_index].children[self.stacks[0].selected_index].value)
+
+
+def beta_explorer(pngs: Mapping, *, static: bool = True, beta=None, epoch=None) -> BetaExplorer:
+    """A :class:`BetaExplorer` over ``pngs`` (from :func:`render_views`)."""
+    return BetaExplorer(pngs, static=static, beta=beta, epoch=epoch)
+
+
+# --- the latent navigator -------------------------------------------------------------------------
+
+def _as_choices(models, codes) -> tuple[dict, dict]:
+    if isinstance(models, Mapping) != isinstance(codes, Mapping):
+        raise TypeError("models and z_test must both be mappings (label -> model / codes) or both single objects")
+    if not isinstance(models, Mapping):
+        models, codes = {"model": models}, {"model": codes}
+    if not models or list(models) != list(codes):
+        raise ValueError(f"models and z_test must have the same labels, got {list(models)} and {list(codes)}")
+    return dict(models), {k: latent.check_codes(v, name=f"z_test[{k!r}]", dim=2) for k, v in codes.items()}
+
+
+def _range(codes) -> float:
+    # a slider half-width holding 99.5 % of the codes' coordinates, rounded up to 0.5, at least 3
+    return max(3.0, float(np.ceil(2 * np.quantile(np.abs(codes), 0.995))) / 2)
+
+
+class LatentNavigator(widgets.VBox):
+    """Sliders for z1 and z2; the decoder's image of (z1, z2) beside the point on the latent plane.
+
+    The plane shows the density of the prior N(0, I) as a grey raster with its radius-2 circle (dashed)
+    and the test digits' codes coloured by label. With several models a dropdown chooses among them.
+    ``limit``: the sliders' range [-limit, limit]; None gives each model its own, enough for 99.5 % of
+    its codes (at least 3).
+    """
+
+    def __init__(self, models, z_test, labels, *, limit: float | None = None, z=(0.0, 0.0), step: float = 0.05,
+                 n_points: int = 2000, dpi: int = VIEW_DPI):
+        self.models, self.codes = _as_choices(models, z_test)
+        self.labels = {k: check_labels(labels, len(c)) for k, c in self.codes.items()}
+        if limit is not None:
+            limit = check_real("limit", limit, minimum=0.0, inclusive_minimum=False)
+        self.limits = {k: limit if limit is not None else _range(c) for k, c in self.codes.items()}
+        self.n_points = check_int("n_points", n_points, minimum=1)
+        self.dpi = check_int("dpi", dpi, minimum=10, maximum=600)
+        step = check_real("step", step, minimum=0.0, inclusive_minimum=False)
+        first = self.limits[next(iter(self.models))]
+        self.z1, self.z2 = (widgets.FloatSlider(min=-first, max=first, step=step, description=name,
+                                                readout_format=".2f") for name in ("z₁", "z₂"))
+        self.z1.add_class("vaelib-z1-slider")
+        self.z2.add_class("vaelib-z2-slider")
+        self.choice = widgets.Dropdown(options=list(self.models), description="model")
+        self.plane = widgets.Image(format="png")
+        self.digit = widgets.Image(format="png", layout=widgets.Layout(width="168px", height="168px"))
+        for control in (self.z1, self.z2):
+            control.observe(self._update, names="value")
+        self.choice.observe(self._switch, names="value")
+        controls = [self.z1, self.z2] + ([self.choice] if len(self.models) > 1 else [])
+        super().__init__([widgets.HBox(controls), widgets.HBox([self.plane, self.digit])])
+        self.add_class("vaelib-latent-navigator")
+        self.add_class("vaelib-needs-kernel")  # its sliders decode new points: they do nothing in static HTML
+        self.move_to(*z)
+
+    def __repr__(self) -> str:
+        return f"LatentNavigator(models={list(self.models)})"
+
+    @property
+    def limit(self) -> float:
+        """Half-width of the sliders' range for the model shown."""
+        return self.limits[self.choice.value]
+
+    @property
+    def point(self) -> np.ndarray:
+        """The latent point (z1, z2) the sliders select, shape (2,)."""
+        return np.array([self.z1.value, self.z2.value])
+
+    def _plane_png(self) -> bytes:
+        label, limit = self.choice.value, self.limit
+        codes, labels = self.codes[label][:self.n_points], self.labels[label][:self.n_points]
+        grid = np.linspace(-limit, limit, 120)
+        fig, ax = plt.subplots(figsize=(4.4, 3.9))
+        ax.imshow(latent.gaussian_density_grid(np.zeros(2), np.zeros(2), grid, grid), origin="lower", cmap="Greys",
+                  extent=(-limit, limit, -limit, limit), alpha=0.6)
+        latent_scatter(codes, labels, ax=ax, limit=limit, point_size=3,
+                       title=f"{label}: N(0, I) density, test codes, z (×)")
+        # the prior's radius-2 circle (86 % of its mass), visible at any scale
+        ax.add_patch(plt.Circle((0, 0), 2.0, fill=False, linestyle="--", color="black", linewidth=1))
+        ax.plot(*self.point, marker="x", color="black", markersize=12, markeredgewidth=3)
+        return figure_png(fig, dpi=self.dpi)
+
+    def _update(self, _change=None) -> None:
+        if getattr(self, "_moving", False):
+            return
+        self.decoded = _decode(self.models[self.choice.value], self.point[None, :])[0]
+        self.digit.value = digit_png(np.clip(self.decoded, 0.0, 1.0), scale=6)
+        self.plane.value = self._plane_png()
+
+    def _switch(self, _change=None) -> None:
+        # the sliders take the new model's range (the point is clipped into it), then decode
+        limit = self.limit
+        self._moving = True
+        try:
+            for slider in (self.z1, self.z2):
+                if limit > slider.max:
+                    slider.max, slider.min = limit, -limit
+                else:
+                    slider.min, slider.max = -limit, limit
+        finally:
+            self._moving = False
+        self._update()
+
+    def move_to(self, z1, z2) -> None:
+        """Set both sliders (each value within [-limit, limit]) and decode the point."""
+        z1 = check_real("z1", z1, minimum=-self.limit, maximum=self.limit)
+        z2 = check_real("z2", z2, minimum=-self.limit, maximum=self.limit)
+        self._moving = True
+        try:
+            self.z1.value, self.z2.value = z1, z2
+        finally:
+            self._moving = False
+        self._update()
+
+    def select(self, label) -> None:
+        """Show the model named ``label``."""
+        self.choice.value = check_choice("model", label, list(self.models))
+
+
+def latent_navigator(model, z_test, labels, **options) -> LatentNavigator:
+    """Navigate the 2-D latent space of ``model`` (or of a mapping label -> model, with ``z_test`` a mapping too).
+
+    ``z_test`` : codes (n, 2) of test digits, drawn coloured by ``labels``; ``options``: see :class:`LatentNavigator`.
+    """
+    return LatentNavigator(model, z_test, labels, **options)
+
+
+# --- the reconstruction sampler -----------------------------------------------------------------
+
+class ReconstructionSampler(widgets.VBox):
+    """Encode one digit, decode ``n_draws`` draws z ~ q(z|x) (eq. 2); the button draws again.
+
+    Shows the digit, the decodings and their per-pixel standard deviation (the spread).
+    """
+
+    def __init__(self, model, images, *, n_draws: int = 15, seed: int = 0, index: int = 0, dpi: int = VIEW_DPI):
+        _check_gaussian(model)
+        self.model = model
+        self.images = check_images(images)
+        self.n_draws = check_int("n_draws", n_draws, minimum=2, maximum=200)
+        self.rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+        self.dpi = check_int("dpi", dpi, minimum=10, maximum=600)
+        self.mu, self.log_var = encode_mean(model, self.images)
+        self.index = widgets.IntSlider(min=0, max=len(self.images) - 1, description="test digit")
+        self.button = widgets.Button(description="encode again")  # no icon: its font is not in the static site
+        self.button.add_class("vaelib-resample-button")
+        self.view = widgets.Image(format="png")
+        self.summary = widgets.HTML()
+        self.index.observe(self._resample, names="value")
+        self.button.on_click(self._resample)
+        super().__init__([widgets.HBox([self.index, self.button]), self.view, self.summary])
+        self.add_class("vaelib-reconstruction-sampler")
+        self.add_class("vaelib-needs-kernel")
+        self.choose(index)
+
+    def __repr__(self) -> str:
+        return f"ReconstructionSampler(n_images={len(self.images)}, n_draws={self.n_draws})"
+
+    def _resample(self, _event=None) -> None:
+        i = self.index.value
+        eps = self.rng.standard_normal((self.n_draws, self.mu.shape[1]))
+        self.draws = self.mu[i] + np.exp(0.5 * self.log_var[i]) * eps
+        self.decoded = _decode(self.model, self.draws)
+        self.spread = latent.decoding_spread(self.decoded)
+        self.view.value = self._png()
+        self.summary.value = (f"mean per-pixel standard deviation across the {self.n_draws} decodings: "
+                              f"{self.spread['mean_pixel_std']:.4f} (largest {self.spread['max_pixel_std']:.4f})")
+
+    def _png(self) -> bytes:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, 3.2), width_ratios=[2.0, 1.0])
+        shown = np.concatenate([self.images[self.index.value][None], np.clip(self.decoded, 0, 1)]).astype(np.float32)
+        image_grid(shown, n_cols=int(np.ceil(np.sqrt(len(shown)))), ax=left,
+                   title=f"test digit (top left) and {self.n_draws} decodings of z ~ q(z|x)")
+        spread = right.imshow(self.decoded.std(axis=0, ddof=1).reshape(28, 28), cmap="magma", vmin=0)
+        fig.colorbar(spread, ax=right, fraction=0.05, label="per-pixel std")
+        right.set_title("spread across the decodings")
+        right.set_xticks([])
+        right.set_yticks([])
+        return figure_png(fig, dpi=self.dpi)
+
+    def choose(self, index) -> None:
+        """Show test digit ``index`` (0 .. number of images - 1) and draw again."""
+        index = check_int("index", index, minimum=0, maximum=len(self.images) - 1)
+        if index == self.index.value:
+            self._resample()
+        else:
+            self.index.value = index
+
+
+def reconstruction_sampler(model, images, **options) -> ReconstructionSampler:
+    """A :class:`ReconstructionSampler` over ``images`` (n, 784) for a VAE ``model``."""
+    return ReconstructionSampler(model, images, **options)
