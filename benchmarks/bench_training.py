@@ -22,13 +22,18 @@ of a ratio ran a few seconds apart). Process CPU time is reported next to wall-c
 is less sensitive to other programs using the cores (but not immune: contention inflates it too).
 So is the fastest epoch of each model, also reported.
 
-``--levers`` also times variants of vaelib's set-up (steps_per_execution, XLA, a tf.data
-pipeline, a fused mu/log_var layer, an XLA-fused Adam update, ...), each paired with vaelib
-as it is, so each lever's ratio compares runs a few seconds apart.
+``--levers`` also times variants of vaelib's set-up (steps_per_execution, no XLA, a tf.data
+pipeline, a fused mu/log_var layer, ...), each paired with vaelib as it is, so each lever's
+ratio compares runs a few seconds apart. vaelib compiles its training step with XLA
+(``vaelib.train.JIT_COMPILE``); every lever keeps that setting except "no-xla".
+
+``benchmarks/run_all.py`` is the one entry point for all benchmarks (it writes
+``benchmarks/RESULTS.md`` and imports this module's reference model and timer); this script
+remains for the lever study and writes ``benchmarks/LEVERS.md``.
 
 Usage::
 
-    python benchmarks/bench_training.py            # full run (~2 min), writes benchmarks/RESULTS.md
+    python benchmarks/bench_training.py            # full run (~2 min), writes benchmarks/LEVERS.md
     python benchmarks/bench_training.py --quick    # short smoke run (~1 min), prints only
     python benchmarks/bench_training.py --levers   # also time the variants (~6 more minutes)
 
@@ -56,9 +61,9 @@ from keras import layers, ops  # noqa: E402
 
 from vaelib.gaussian import gaussian_kl, sample_gaussian  # noqa: E402
 from vaelib.models import _TrackedModel, build_decoder, reconstruction_loss  # noqa: E402
-from vaelib.train import STEPS_PER_EXECUTION, TrainConfig, fit_model  # noqa: E402
+from vaelib.train import JIT_COMPILE, STEPS_PER_EXECUTION, TrainConfig, fit_model  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+RESULTS = Path(__file__).resolve().parent / "LEVERS.md"
 N_TRAIN = 60_000
 QUIET = 0.05  # a round is "quiet" if other processes used less than this share of the machine's CPU time
 
@@ -151,19 +156,22 @@ def vaelib_trainer(x, seed, *, steps_per_execution=None, jit_compile=None, unrol
                    model_class=None, optimizer_class=None):
     """Build TrainConfig()'s VAE as train() does; return ``fit(epochs, callbacks) -> History``.
 
-    With no keyword arguments this is exactly train()'s set-up; the keyword arguments select a lever.
+    With no keyword arguments this is exactly train()'s set-up; the keyword arguments select a lever
+    (``jit_compile=None`` keeps vaelib's setting, ``vaelib.train.JIT_COMPILE``).
     """
     keras.utils.set_random_seed(seed)
     config = TrainConfig(seed=seed)
     if model_class is not None:
         model = model_class(config.latent_dim, config.hidden_units, seed=seed)
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), steps_per_execution=STEPS_PER_EXECUTION)
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), steps_per_execution=STEPS_PER_EXECUTION,
+                      jit_compile=JIT_COMPILE)
         model.build((None, 784))
     else:
         model = config.build_model()
     if steps_per_execution is not None or jit_compile is not None or optimizer_class is not None:
         model.compile(optimizer=(optimizer_class or keras.optimizers.Adam)(config.learning_rate),
-                      steps_per_execution=steps_per_execution or STEPS_PER_EXECUTION, jit_compile=bool(jit_compile))
+                      steps_per_execution=steps_per_execution or STEPS_PER_EXECUTION,
+                      jit_compile=JIT_COMPILE if jit_compile is None else bool(jit_compile))
     if unroll is not None:
         model.unrolled_steps_per_execution = unroll  # attribute of Keras' TensorFlow trainer, 1 by default
     if pipeline == "numpy":
@@ -207,34 +215,6 @@ class FusedVAE(_TrackedModel):
         return {"loss": reconstruction + kl, "reconstruction": reconstruction, "kl": kl, "beta_kl": kl}
 
 
-@tf.function(jit_compile=True, autograph=False)
-def _adam_elementwise(variable, m, v, gradient, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
-    m.assign_add((gradient - m) * one_minus_beta_1)
-    v.assign_add((tf.square(gradient) - v) * one_minus_beta_2)
-    variable.assign_sub((m * alpha) / (tf.sqrt(v) + epsilon))
-
-
-class XlaAdam(keras.optimizers.Adam):
-    """keras.optimizers.Adam with its elementwise update in one XLA cluster per variable (lever "adam-xla").
-
-    The scalars (bias corrections) are computed exactly as Keras does; only the three elementwise
-    updates are fused.
-    """
-
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        gradient = ops.cast(gradient, dtype)
-        local_step = ops.cast(self.iterations + 1, dtype)
-        beta_1_power = ops.power(ops.cast(self.beta_1, dtype), local_step)
-        beta_2_power = ops.power(ops.cast(self.beta_2, dtype), local_step)
-        alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        index = self._get_variable_index(variable)
-        _adam_elementwise(variable, self._momentums[index].value, self._velocities[index].value, gradient, alpha,
-                          tf.constant(1 - self.beta_1, dtype), tf.constant(1 - self.beta_2, dtype),
-                          tf.constant(self.epsilon, dtype))
-
-
 class _History:
     def __init__(self, history):
         self.history = history
@@ -242,14 +222,15 @@ class _History:
 
 def bare_loop_trainer(x, seed):
     """A bound, not a training set-up: vaelib's train_step run ceil(n / 128) times per "epoch" in one
-    tf.while_loop on a single fixed batch (no input pipeline, no Keras fit loop)."""
+    tf.while_loop on a single fixed batch (no input pipeline, no Keras fit loop), compiled as vaelib
+    compiles its step (XLA if ``JIT_COMPILE``)."""
     keras.utils.set_random_seed(seed)
     config = TrainConfig(seed=seed)
     model = config.build_model()
     batch = tf.constant(x[:config.batch_size])
     steps = -(-len(x) // config.batch_size)
 
-    @tf.function
+    @tf.function(jit_compile=JIT_COMPILE)
     def epoch(batch):
         loss = tf.constant(0.0, tf.float64)
         for _ in tf.range(steps):
@@ -278,14 +259,13 @@ LEVERS = {
     "spe=1": ("steps_per_execution=1 (the Keras default)", lambda x, seed: vaelib_trainer(x, seed, steps_per_execution=1)),
     "spe=16": ("steps_per_execution=16", lambda x, seed: vaelib_trainer(x, seed, steps_per_execution=16)),
     "spe=64": ("steps_per_execution=64", lambda x, seed: vaelib_trainer(x, seed, steps_per_execution=64)),
-    "xla": ("jit_compile=True (XLA) for the whole step", lambda x, seed: vaelib_trainer(x, seed, jit_compile=True)),
+    "no-xla": ("jit_compile=False: plain TensorFlow graph, no XLA (vaelib before XLA was adopted)",
+               lambda x, seed: vaelib_trainer(x, seed, jit_compile=False)),
     "unroll=4": ("4 steps unrolled per while-loop iteration (unrolled_steps_per_execution)",
                  lambda x, seed: vaelib_trainer(x, seed, unroll=4)),
     "tf.data": ("a tf.data pipeline built once from a tensor (shuffled indices, gather, prefetch)",
                 lambda x, seed: vaelib_trainer(x, seed, pipeline="tf.data")),
     "fused": ("mu and log_var from one fused Dense layer", lambda x, seed: vaelib_trainer(x, seed, model_class=FusedVAE)),
-    "adam-xla": ("Adam's elementwise update fused by XLA (one cluster per variable)",
-                 lambda x, seed: vaelib_trainer(x, seed, optimizer_class=XlaAdam)),
     "bound": ("not a set-up but a bound: vaelib's train_step in a bare tf.while_loop on one fixed batch",
               bare_loop_trainer),
 }
@@ -493,7 +473,7 @@ def levers_block(lever_results, info, settings, loads):
     return "\n".join(lines)
 
 
-HEADER = """# Training throughput
+HEADER = """# Training throughput: the lever study
 
 Written by `benchmarks/bench_training.py` (see `benchmarks/README.md`). The blocks between the
 `BEGIN`/`END` markers are regenerated by the script; the rest of this file is kept as written.

@@ -1,0 +1,54 @@
+"""The training-FLOP count used by benchmarks/run_all.py (no timings here: speed is measured in
+benchmarks/, not asserted in tests)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_SPEC = importlib.util.spec_from_file_location(
+    "benchmarks_flops", Path(__file__).resolve().parent.parent / "benchmarks" / "flops.py")
+flops = importlib.util.module_from_spec(_SPEC)
+sys.modules[_SPEC.name] = flops  # dataclasses look their module up
+_SPEC.loader.exec_module(flops)
+
+
+def test_hand_worked_two_layer_case():
+    # x (3) -> Dense(4) -> Dense(2). Multiply-adds per sample: 3*4 = 12 and 4*2 = 8.
+    # forward 2*(12 + 8) = 40; weight gradients 2*(12 + 8) = 40;
+    # input gradients only for the second layer (the first one's input is the data): 2*8 = 16.
+    layers = [flops.DenseShape("a", 3, 4, input_gradient=False), flops.DenseShape("b", 4, 2)]
+    assert flops.dense_training_flops(layers) == 96
+    # Tuples are accepted too; with an input gradient everywhere the first layer adds 2*12 = 24.
+    assert flops.dense_training_flops([(3, 4, True), (4, 2, True)]) == 120
+
+
+def test_vaelib_vae_layers_are_found_and_counted():
+    from vaelib.train import TrainConfig
+
+    model = TrainConfig(hidden_units=(8,), latent_dim=2, epochs=1).build_model()
+    shapes = flops.model_dense_shapes(model)
+    # encoder 784->8 (its input is the data), 8->2 (mu), 8->2 (log_var); decoder 2->8, 8->784.
+    assert [(s.n_in, s.n_out, s.input_gradient) for s in shapes] == [
+        (784, 8, False), (8, 2, True), (8, 2, True), (2, 8, True), (8, 784, True)]
+    # Multiply-adds: 6272 + 16 + 16 + 16 + 6272 = 12592; forward 2*12592 = 25184, weight gradients
+    # 25184, input gradients 2*(12592 - 6272) = 12640; total 63008.
+    assert flops.dense_training_flops(shapes) == 63008
+
+
+def test_default_model_count():
+    from vaelib.train import TrainConfig
+
+    shapes = flops.model_dense_shapes(TrainConfig(epochs=1).build_model())
+    macs = 784 * 256 + 256 * 128 + 2 * 128 * 2 + 2 * 128 + 128 * 256 + 256 * 784
+    assert flops.dense_training_flops(shapes) == 6 * macs - 2 * 784 * 256
+
+
+def test_bad_layer_sizes():
+    with pytest.raises(ValueError, match="n_in must be >= 1, got 0"):
+        flops.dense_training_flops([(0, 4, True)])
+    with pytest.raises(TypeError, match="n_out must be an integer"):
+        flops.dense_training_flops([(3, 4.5, True)])
+    with pytest.raises(TypeError, match="input_gradient must be True or False"):
+        flops.dense_training_flops([(3, 4, "yes")])
