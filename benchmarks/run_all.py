@@ -116,15 +116,9 @@ def now() -> str:
 # ----------------------------------------------------------------------------------------------
 def machine_info() -> dict:
     import psutil
+    from bench_training import cpu_model
 
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor() or "unknown"
+    model = cpu_model()
     versions = {}
     for name in ("tensorflow", "keras", "numpy", "papermill", "jupyter-book", "myst-nb", "psutil", "vaelib"):
         try:
