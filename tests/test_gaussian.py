@@ -273,7 +273,7 @@ def test_bad_shapes_raise(as_tensor):
         a, b = tf.constant(a), tf.constant(b)
     with pytest.raises(SHAPE_ERRORS, match=SHAPE_MESSAGE):
         gaussian_kl(a, b)
-    with pytest.raises(SHAPE_ERRORS, match=SHAPE_MESSAGE):
+    with pytest.raises(ValueError, match=r"mu and log_var must have the same shape, got \(2, 3\) and \(2, 2\)"):
         gaussian_kl_numpy(a, b)
     with pytest.raises(SHAPE_ERRORS, match=SHAPE_MESSAGE):
         gaussian_log_density(a, b, b)
@@ -306,3 +306,14 @@ def test_invalid_values_propagate_rather_than_vanish():
     assert np.isnan(np.asarray(gaussian_log_density(np.zeros((1, 1)), np.zeros((1, 1)), np.full((1, 1), np.nan)))).all()
     overflow = np.asarray(gaussian_kl(np.zeros((1, 1), np.float32), np.full((1, 1), 100.0, np.float32)))
     assert np.isposinf(overflow).all()
+
+
+def test_gaussian_kl_numpy_refuses_shapes_that_would_broadcast():
+    """(3, 1) and (3, 2) broadcast in NumPy; the KL of eq. (10) needs one log-variance per mean."""
+    with pytest.raises(ValueError, match=r"same shape, got \(3, 1\) and \(3, 2\)"):
+        gaussian_kl_numpy(np.zeros((3, 1)), np.zeros((3, 2)))
+
+
+def test_sample_gaussian_needs_a_seed_generator():
+    with pytest.raises(TypeError, match="seed_generator must be a keras.random.SeedGenerator, got int"):
+        sample_gaussian(np.zeros((2, 2), np.float32), np.zeros((2, 2), np.float32), 3)

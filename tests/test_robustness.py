@@ -91,6 +91,9 @@ BAD_INPUTS = [
      ValueError, r"batch_size=128 exceeds the 64 training images"),
     # latent dimension < 1
     ("latent-dim-zero-vae", lambda t, m: _vae(latent_dim=0), ValueError, r"latent_dim must be >= 1, got 0"),
+    ("seed-negative-vae", lambda t, m: _vae(seed=-1), ValueError, r"seed must be >= 0, got -1"),
+    ("use-cache-string", lambda t, m: train(TrainConfig(**SMALL), _images(64), _images(16, 1), use_cache="no"),
+     TypeError, r"use_cache must be True or False, got 'no'"),
     ("latent-dim-negative", lambda t, m: TrainConfig(latent_dim=-2), ValueError, r"latent_dim must be >= 1, got -2"),
     # images: shape, dtype, value range (0-255 floats), NaN, empty
     ("images-wrong-shape", lambda t, m: _train_images(lambda x: x.reshape(64, 28, 28)[:, :27]), ValueError,

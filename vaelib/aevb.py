@@ -36,7 +36,8 @@ import tensorflow as tf
 
 from vaelib.checks import check_beta, check_choice, check_images, check_int, check_real, check_rng
 from vaelib.gaussian import gaussian_kl_numpy
-from vaelib.models import LIKELIHOODS, METRIC_NAMES, VAE, reconstruction_loss
+from vaelib import noise
+from vaelib.models import LIKELIHOODS, METRIC_NAMES, VAE, check_vae, reconstruction_loss
 from vaelib.train import TrainConfig, fit_model
 
 __all__ = [
@@ -61,22 +62,17 @@ MAX_QUADRATURE_POINTS = 10_000
 def standard_normal(shape, seed_generator) -> "tf.Tensor":
     """eps ~ N(0, I) of ``shape`` from ``seed_generator``, drawn as vaelib's training step draws it.
 
-    The training step is compiled by XLA (:data:`vaelib.train.JIT_COMPILE`), whose random-number
-    algorithm gives other numbers than TensorFlow's own kernels for the same seed; drawing through
-    an XLA-compiled function reproduces the trainer's eps exactly (Algorithm 1 in chapter 04).
+    The training step is compiled by XLA (:data:`vaelib.train.JIT_COMPILE`), whose Philox
+    generator gives other numbers than TensorFlow's own kernels for the same seed (see
+    :mod:`vaelib.noise`); drawing through an XLA-compiled function reproduces the trainer's eps
+    exactly (Algorithm 1 in chapter 04).
     """
     return _xla_standard_normal(tuple(int(n) for n in shape), seed_generator)
 
 
 @functools.partial(tf.function, jit_compile=True, reduce_retracing=True)
 def _xla_standard_normal(shape, seed_generator):
-    return keras.random.normal(shape, seed=seed_generator)
-
-
-def _check_vae(model) -> VAE:
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a vaelib.models.VAE, got {type(model).__name__}")
-    return model
+    return noise.standard_normal(shape, seed_generator)
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,7 +236,7 @@ def elbo_estimate(model, x, n_samples: int = 1, *, rng=None, epsilon=None, likel
 
     Returns a float64 array of shape ``(n_images,)``.
     """
-    model = _check_vae(model)
+    model = check_vae(model)
     x = check_images(x, name="x")
     n_samples = check_int("n_samples", n_samples, minimum=1)
     likelihood = model.likelihood if likelihood is None else check_choice("likelihood", likelihood, LIKELIHOODS)
@@ -272,7 +268,7 @@ def reconstruction_moments(model, x, n_nodes: int = 32) -> tuple[np.ndarray, np.
 
     Returns two float64 arrays of shape ``(n_images,)``.
     """
-    model = _check_vae(model)
+    model = check_vae(model)
     x = check_images(x, name="x")
     n_nodes = check_int("n_nodes", n_nodes, minimum=2)
     latent_dim = model.latent_dim

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 from keras import ops
 
+from vaelib import noise
 from vaelib.checks import check_choice
 from vaelib.gaussian import gaussian_kl, sample_gaussian
 
@@ -43,9 +43,10 @@ def laplace_kl(a, s):
     return ops.sum(terms, axis=-1)
 
 
-def sample_laplace(a, s, seed_generator=None):
+def sample_laplace(a, s, seed_generator):
     """z = a - b sign(u) log(1 - 2|u|), u ~ U(-1/2, 1/2): a reparameterized Laplace(a, exp(s)) draw."""
-    u = keras.random.uniform(ops.shape(a), minval=-0.5, maxval=0.5, dtype=a.dtype, seed=seed_generator)
+    a = ops.convert_to_tensor(a)
+    u = noise.uniform(ops.shape(a), seed_generator, minval=-0.5, maxval=0.5, dtype=a.dtype)
     return a - ops.exp(s) * ops.sign(u) * ops.log(ops.maximum(1.0 - 2.0 * ops.abs(u), _LOG_ARGUMENT_FLOOR))
 
 
@@ -70,10 +71,10 @@ def uniform_kl(a, s):
     return ops.sum(ops.softplus(-s), axis=-1)
 
 
-def sample_uniform(a, s, seed_generator=None):
+def sample_uniform(a, s, seed_generator):
     """z = l + w u, u ~ U(0, 1): a reparameterized draw from U(l, l + w)."""
     lower, width = uniform_bounds(a, s)
-    u = keras.random.uniform(ops.shape(a), dtype=a.dtype, seed=seed_generator)
+    u = noise.uniform(ops.shape(lower), seed_generator, dtype=lower.dtype)
     return lower + width * u
 
 
@@ -83,7 +84,7 @@ def kl_to_prior(family: str, a, s):
     return {"gaussian": gaussian_kl, "laplace": laplace_kl, "uniform": uniform_kl}[family](a, s)
 
 
-def sample_posterior(family: str, a, s, seed_generator=None):
+def sample_posterior(family: str, a, s, seed_generator):
     """One reparameterized draw z ~ q(z|x) per row for ``family``."""
     family = check_choice("latent", family, FAMILIES)
     sampler = {"gaussian": sample_gaussian, "laplace": sample_laplace, "uniform": sample_uniform}[family]

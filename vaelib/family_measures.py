@@ -14,7 +14,7 @@ import numpy as np
 
 from vaelib import evaluate, families, metrics
 from vaelib.checks import check_images, check_int, check_real, check_rng
-from vaelib.models import VAE
+from vaelib.models import check_vae
 
 HISTORY_MEASURES = ("test_loss", "test_reconstruction", "test_kl")
 # Two standard deviations of the seed-to-seed spread: a model whose measure lies further than
@@ -22,15 +22,9 @@ HISTORY_MEASURES = ("test_loss", "test_reconstruction", "test_kl")
 SPREAD_FACTOR = 2.0
 
 
-def _check_vae(model) -> VAE:
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a vaelib.models.VAE, got {type(model).__name__}")
-    return model
-
-
 def encode_centres(model, x, *, batch_size: int = 4096) -> np.ndarray:
     """Centres of q_phi(z|x) (the mean; mu for the Gaussian), float64 of shape (n, latent_dim)."""
-    model = _check_vae(model)
+    model = check_vae(model)
     x = check_images(x)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     parts = [model.posterior_location(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
@@ -39,7 +33,7 @@ def encode_centres(model, x, *, batch_size: int = 4096) -> np.ndarray:
 
 def decode_prior_samples(model, n: int, rng=None) -> np.ndarray:
     """Decode ``n`` draws from the model's own prior p(z) (its latent family), shape (n, 784)."""
-    model = _check_vae(model)
+    model = check_vae(model)
     n = check_int("n", n, minimum=1)
     z = families.sample_prior(model.latent, n, model.latent_dim, check_rng(rng))
     return np.asarray(model.decode(z), dtype=np.float32)
@@ -55,7 +49,7 @@ def family_measures(result, x_train, y_train, x_test, y_test, classifier, *, n_p
     prior samples, eq. 13's confidence ratio against the test images (with its standard error),
     the fraction classified with confidence > 0.9 and the entropy (bits) of their predicted digits.
     """
-    model = _check_vae(result.model())
+    model = check_vae(result.model())
     n_prior = check_int("n_prior", n_prior, minimum=2)
     n_codes = check_int("n_codes", n_codes, minimum=15, maximum=len(x_train))
     measures = {name: float(result.history[name][-1]) for name in HISTORY_MEASURES}

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 from keras import ops
+
+from vaelib import noise
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -36,14 +37,20 @@ def reparameterize(mu, log_var, epsilon):
     return mu + ops.exp(0.5 * log_var) * epsilon
 
 
-def sample_gaussian(mu, log_var, seed_generator=None):
-    """Draw z ~ N(mu, diag(exp(log_var))) by reparameterization, differentiable in mu and log_var."""
-    epsilon = keras.random.normal(ops.shape(mu), dtype=mu.dtype, seed=seed_generator)
+def sample_gaussian(mu, log_var, seed_generator):
+    """Draw z ~ N(mu, diag(exp(log_var))) by reparameterization, differentiable in mu and log_var.
+
+    ``seed_generator`` (a keras.random.SeedGenerator) supplies epsilon (see :mod:`vaelib.noise`).
+    """
+    mu = ops.convert_to_tensor(mu)
+    epsilon = noise.standard_normal(ops.shape(mu), seed_generator, dtype=mu.dtype)
     return reparameterize(mu, log_var, epsilon)
 
 
 def gaussian_kl_numpy(mu, log_var) -> np.ndarray:
-    """NumPy float64 version of :func:`gaussian_kl` for the chapters' checks."""
+    """NumPy float64 version of :func:`gaussian_kl` for the chapters' checks (same shapes required)."""
     mu = np.asarray(mu, dtype=np.float64)
     log_var = np.asarray(log_var, dtype=np.float64)
+    if mu.shape != log_var.shape:
+        raise ValueError(f"mu and log_var must have the same shape, got {mu.shape} and {log_var.shape}")
     return -0.5 * np.sum(1.0 + log_var - mu**2 - np.exp(log_var), axis=-1)

@@ -102,14 +102,9 @@ def iwae_from_log_weights(log_w, k: int) -> np.ndarray:
 # vaelib's Gaussian VAE
 # ----------------------------------------------------------------------------------------------
 def _check_gaussian_vae(model):
-    from vaelib.models import VAE  # keras only when a VAE is used
+    from vaelib.models import check_vae  # keras only when a VAE is used
 
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a vaelib.models.VAE, got {type(model).__name__}")
-    if model.latent != "gaussian":
-        raise ValueError(f"the importance weights here need a Gaussian q(z|x) and prior (latent='gaussian'), "
-                         f"got latent={model.latent!r}")
-    return model
+    return check_vae(model, latent="gaussian")
 
 
 def _log_likelihood_float64(x, logits, likelihood: str):

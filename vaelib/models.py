@@ -20,6 +20,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from vaelib import noise
 from vaelib.checks import check_beta, check_choice, check_int
 from vaelib.families import FAMILIES, kl_to_prior, posterior_location, sample_posterior
 
@@ -166,7 +167,7 @@ class VAE(_TrackedModel):
         self.binarize = binarize
         self.encoder = build_encoder(latent_dim, hidden_units, variational=True)
         self.decoder = build_decoder(latent_dim, hidden_units)
-        self.noise = keras.random.SeedGenerator(seed)
+        self.noise = keras.random.SeedGenerator(None if seed is None else check_int("seed", seed, minimum=0))
 
     def encode(self, x):
         """The encoder's two heads for q_phi(z|x): (mu, log_var) for the Gaussian, else the
@@ -185,7 +186,7 @@ class VAE(_TrackedModel):
 
     def loss_terms(self, x, training: bool):
         if training and self.binarize:
-            x = ops.cast(keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=self.noise) < x, x.dtype)
+            x = ops.cast(noise.uniform(ops.shape(x), self.noise, dtype=x.dtype) < x, x.dtype)
         a, s = self.encoder(x, training=training)
         z = sample_posterior(self.latent, a, s, self.noise)
         logits = self.decoder(z, training=training)
@@ -193,3 +194,13 @@ class VAE(_TrackedModel):
         kl = ops.mean(kl_to_prior(self.latent, a, s))
         beta_kl = self.beta * kl
         return {"loss": reconstruction + beta_kl, "reconstruction": reconstruction, "kl": kl, "beta_kl": beta_kl}
+
+
+def check_vae(model, *, latent: str | None = None) -> VAE:
+    """``model`` if it is a vaelib :class:`VAE` (with latent family ``latent``, if given), else a clear error."""
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a vaelib.models.VAE, got {type(model).__name__}")
+    if latent is not None and model.latent != check_choice("latent", latent, FAMILIES):
+        raise ValueError(f"this needs a VAE with latent={latent!r} (q(z|x) and p(z) of that family), "
+                         f"got latent={model.latent!r}")
+    return model

@@ -11,6 +11,7 @@ versions, so a model that several chapters use is trained once.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import math
 import time
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_KINDS = ("vae", "ae")
 # Modules whose source decides a training result; their text is part of the cache key.
-TRAINING_MODULES = ("checks.py", "gaussian.py", "families.py", "models.py", "train.py")
+TRAINING_MODULES = ("checks.py", "noise.py", "gaussian.py", "families.py", "models.py", "train.py")
 STEPS_PER_EXECUTION = 32
 # The whole training step (forward, backward, Adam's update, the trackers) is compiled by XLA,
 # which fuses the elementwise work that otherwise runs as separate kernels
@@ -185,6 +186,8 @@ def _fit(config: TrainConfig, x_train: np.ndarray, x_test: np.ndarray) -> tuple[
     for name in METRIC_NAMES:
         history[f"train_{name}"] = [float(np.float32(v)) for v in fitted.history[name]]
         history[f"test_{name}"] = [float(np.float32(v)) for v in fitted.history[f"val_{name}"]]
+    del fitted, model
+    gc.collect()  # the model's reference cycles keep its compiled XLA step alive until collected
     return history, snapshots.weights, seconds
 
 
@@ -201,6 +204,8 @@ def train(config: TrainConfig, x_train, x_test, *, use_cache: bool = True, cache
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a vaelib.train.TrainConfig, got {type(config).__name__}")
+    if not isinstance(use_cache, bool):
+        raise TypeError(f"use_cache must be True or False, got {use_cache!r}")
     x_train = check_images(x_train, name="x_train")
     x_test = check_images(x_test, name="x_test")
     if config.batch_size > len(x_train):

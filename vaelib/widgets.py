@@ -28,6 +28,7 @@ from PIL import Image as PILImage
 from vaelib import latent
 from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real
 from vaelib.metrics import encode_mean
+from vaelib.models import check_vae
 from vaelib.plots.images import image_grid
 from vaelib.plots.latent import latent_scatter
 
@@ -62,12 +63,6 @@ def digit_png(image, *, scale: int = 4) -> bytes:
     return out.getvalue()
 
 
-def _check_gaussian(model) -> None:
-    family = getattr(model, "latent", "gaussian")
-    if family != "gaussian":
-        raise ValueError(f"model must have the Gaussian latent family (q = N(mu, diag(exp(log_var)))), got {family!r}")
-
-
 def _decode(model, z) -> np.ndarray:
     return np.asarray(model.decode(np.asarray(z, dtype=np.float32)), dtype=np.float64)
 
@@ -86,7 +81,7 @@ class SnapshotView:
 def snapshot_view(model, x_scatter, x_shown, z_prior, *, seed: int = 0) -> SnapshotView:
     """One draw z ~ q(z|x) (eq. 2) per image of ``x_scatter``, decodings of ``x_shown`` at z = mu and of ``z_prior``."""
     x_shown = check_images(x_shown, name="x_shown")
-    _check_gaussian(model)
+    check_vae(model, latent="gaussian")
     mu, log_var = encode_mean(model, x_scatter)
     rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     z = mu + np.exp(0.5 * log_var) * rng.standard_normal(mu.shape)
@@ -351,7 +346,7 @@ class ReconstructionSampler(widgets.VBox):
     """
 
     def __init__(self, model, images, *, n_draws: int = 15, seed: int = 0, index: int = 0, dpi: int = VIEW_DPI):
-        _check_gaussian(model)
+        check_vae(model, latent="gaussian")
         self.model = model
         self.images = check_images(images)
         self.n_draws = check_int("n_draws", n_draws, minimum=2, maximum=200)
