@@ -61,7 +61,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-PARTS = ("training", "peak", "book", "scaling")
+PARTS = ("training", "peak", "book", "scaling", "memory")
 N_TRAIN = 60_000
 BUSY = 0.10  # above this median share of the machine used by other processes, a run is flagged as disturbed
 GB = 1e9  # memory is reported in decimal units: 1 GB = 10^9 bytes, 1 MB = 10^6 bytes
@@ -409,6 +409,7 @@ def run_book(quick: bool, only_chapters=None) -> dict:
                        f"{biggest[0]}: +{biggest[3]:.2f} GB to {biggest[2]:.2f} GB)" if timed else ""))
         entries = [p for p in cache.rglob("*") if p.is_file()]
         result["cache_files"], result["cache_gb"] = len(entries), sum(p.stat().st_size for p in entries) / GB
+        result["cached_work"] = cached_work(cache)
     finally:
         for k, v in saved.items():
             if v is None:
@@ -434,6 +435,23 @@ def run_book(quick: bool, only_chapters=None) -> dict:
     return result
 
 
+def cached_work(cache: Path) -> dict:
+    """What the cold pass computed and cached: models trained (the digit classifier included; their
+    fit() seconds and epochs) and other cached computations (seconds), read from the entries' manifests."""
+    work = {"models": 0, "train_s": 0.0, "epochs": 0, "other": 0, "other_s": 0.0}
+    for manifest in cache.glob("*/manifest.json"):
+        metadata = json.loads(manifest.read_text())["content"]["metadata"]
+        config = metadata.get("config", {})
+        if "train_seconds" in metadata:
+            work["models"] += 1
+            work["train_s"] += metadata["train_seconds"]
+            work["epochs"] += int(config.get("epochs", 0))
+        elif "seconds" in metadata:
+            work["other"] += 1
+            work["other_s"] += metadata["seconds"]
+    return work
+
+
 def summarize_book(b: dict) -> dict:
     ch = b["chapters"].values()
     ok = lambda phase: all(c.get(phase, {}).get("status") == "ok" for c in ch)  # noqa: E731
@@ -441,6 +459,16 @@ def summarize_book(b: dict) -> dict:
             "cold_ok": ok("cold"), "warm_ok": ok("warm"),
             "peak_gb": max(max(c["cold"]["peak_gb"], c["warm"]["peak_gb"]) for c in ch),
             "html_s": b["html"]["seconds"], "html_ok": b["html"]["status"] == "ok"}
+
+
+def run_memory_floor() -> dict:
+    """benchmarks/memory_floor.py in a fresh process: resident memory after each step a chapter takes."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, str(HERE / "memory_floor.py")], capture_output=True, text=True, env=env,
+                          cwd=tempfile.gettempdir())
+    if done.returncode != 0:
+        raise RuntimeError(f"memory_floor.py failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]), date=now())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -586,7 +614,7 @@ def render(data: dict, notes: str) -> str:
              "do not edit by hand, except the section \"Notes\" at the end, which the script keeps. "
              "Every figure below was measured by the script; every verdict is computed from it.", ""]
     summary = []  # (target key, value text, spread text, verdict, date)
-    t, b, sc = data.get("training"), data.get("book"), data.get("scaling")
+    t, b, sc, mf = data.get("training"), data.get("book"), data.get("scaling"), data.get("memory")
     ts = summarize_training(t) if t else None
     if ts and "ratio" in ts:
         for key in ("ratio", "ratio_issue2"):
@@ -710,6 +738,10 @@ def render(data: dict, notes: str) -> str:
                   "set sizes of the kernel process and its children, polled every 0.05 s with psutil "
                   f"(1 GB = 10^9 bytes). The cold pass left {b.get('cache_files', 0)} cache files, "
                   f"{b.get('cache_gb', 0) * 1000:.1f} MB."
+                  + (lambda w: f" It trained {w['models']} models, the digit classifier included ({w['epochs']} epochs in all), whose fit() calls took "
+                     f"{w['train_s']:.0f} s of the cold pass's {bs['cold_s']:.0f} s, and cached {w['other']} other "
+                     f"computations taking {w['other_s']:.0f} s (times from the cache entries' metadata)."
+                     if w else "")(b.get("cached_work"))
                   + (f" Skipped (no smoke parameters): {', '.join(b['skipped'])}." if b.get("skipped") else "")
                   + (" Load average (1 min) at the start and after each chapter: "
                      + ", ".join(f"{v:.1f}" for v in b["loads"]) + "." if b.get("loads") else ""), "",
@@ -734,6 +766,28 @@ def render(data: dict, notes: str) -> str:
                   f"{_met(verdict('html_s', bs['html_s']) and bs['html_ok'])}; every kernel <= 1.5 GB "
                   f"{_met(applies and verdict('kernel_peak_gb', bs['peak_gb']))}"
                   + (" (verdicts on the chapters only for a full run of every chapter)." if not applies else "."), ""]
+    if mf:
+        rows = mf["steps"]
+        lines += ["### Where a kernel's memory goes", "",
+                  f"Measured {mf['date']} by `benchmarks/memory_floor.py` in a fresh process (no notebook kernel: "
+                  "an ipykernel adds about 0.05 GB), "
+                  + ("full MNIST" if mf.get("full_mnist") else "the fallback data (full MNIST was not found)")
+                  + ". Resident memory after each step a results chapter takes, in the order it takes them; "
+                  "file-backed: pages of shared libraries (TensorFlow's own code), counted in the resident set.", "",
+                  "| step | resident after, GB | peak during, GB | of which file-backed, GB | s |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {r['step']} | {r['rss_gb']:.2f} | {r['peak_gb']:.2f} | {r['file_backed_gb']:.2f} | "
+                  f"{r['seconds']:.1f} |" for r in rows]
+        tf_step = next(r for r in rows if r["step"].startswith("tensorflow"))
+        data_step = next(r for r in rows if r["step"].startswith("MNIST"))
+        fit_step = next(r for r in rows if r["step"].startswith("one epoch"))
+        lines += ["", f"Importing TensorFlow and Keras alone brings the process to {tf_step['rss_gb']:.2f} GB "
+                  f"({tf_step['file_backed_gb']:.2f} GB of it library pages); MNIST as float32 takes it to "
+                  f"{data_step['rss_gb']:.2f} GB before a chapter has done anything, and one epoch of training "
+                  f"peaks at {fit_step['peak_gb']:.2f} GB, "
+                  + ("above" if fit_step["peak_gb"] > TARGETS["kernel_peak_gb"][2] else "within")
+                  + f" the {TARGETS['kernel_peak_gb'][2]} GB target before any chapter-specific work: the floor a "
+                  "chapter that trains in its kernel starts from.", ""]
     if sc:
         f = sc["fit"]
         lines += ["## 5. Growth: batch size, width, training-set size", "",
@@ -847,6 +901,11 @@ def main(argv=None) -> int:
         f = new["scaling"]["fit"]
         log(f"  epoch time = {f['slope_s_per_1000']:.3f} s per 1,000 images {'+' if f['intercept_s'] >= 0 else '-'} {abs(f['intercept_s']):.2f} s, "
             f"R^2 {f['r2']:.4f}, max deviation {f['max_rel_dev']:.1%}")
+    if "memory" in parts:
+        log("\n[4b] memory floor (benchmarks/memory_floor.py)")
+        new["memory"] = run_memory_floor()
+        for r in new["memory"]["steps"]:
+            log(f"  {r['step']:<52} {r['rss_gb']:5.2f} GB (peak {r['peak_gb']:5.2f}, file-backed {r['file_backed_gb']:.2f})")
     if "book" in parts:
         log(f"\n[3-4] the book{' (smoke parameters)' if args.quick else ''}")
         new["book"] = run_book(args.quick, [c.strip().zfill(2) for c in args.chapters.split(",")]

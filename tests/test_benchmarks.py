@@ -52,3 +52,42 @@ def test_bad_layer_sizes():
         flops.dense_training_flops([(3, 4.5, True)])
     with pytest.raises(TypeError, match="input_gradient must be True or False"):
         flops.dense_training_flops([(3, 4, "yes")])
+
+
+def _load_run_all():
+    spec = importlib.util.spec_from_file_location(
+        "benchmarks_run_all", Path(__file__).resolve().parent.parent / "benchmarks" / "run_all.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("fit_peak, word", [(1.62, "above"), (1.31, "within")])
+def test_memory_floor_section_states_the_measured_side_of_the_target(fit_peak, word):
+    run_all = _load_run_all()
+    steps = [("python, psutil", 0.02, 0.0), ("numpy, matplotlib imported", 0.07, 0.02),
+             ("tensorflow, keras imported", 0.70, 0.40), ("MNIST as float32 (unit_mnist)", 0.98, 0.40),
+             ("a VAE run over the 10,000 test images", 1.10, 0.41),
+             ("one epoch of training on 60,000 images (fit_model)", fit_peak - 0.05, 0.45),
+             ("a second model trained the same way", fit_peak, 0.45)]
+    memory = {"date": "2026-11-24 23:59 UTC", "full_mnist": True,
+              "steps": [{"step": s, "rss_gb": r, "peak_gb": r if "epoch" not in s else fit_peak,
+                         "file_backed_gb": f, "seconds": 1.0} for s, r, f in steps]}
+    text = run_all.render({"memory": memory}, "")
+    assert "| tensorflow, keras imported | 0.70 | 0.70 | 0.40 | 1.0 |" in text
+    assert f"one epoch of training peaks at {fit_peak:.2f} GB, {word} the 1.5 GB target" in text
+
+
+def test_cached_work_sums_what_the_cold_pass_trained(tmp_path):
+    import numpy as np
+
+    from vaelib import cache
+
+    run_all = _load_run_all()
+    weights = {"weights": {"w0": np.zeros(3)}}
+    cache.write_entry(tmp_path, "a" * 32, weights, {"config": {"epochs": 20}, "history": {}, "train_seconds": 40.0})
+    cache.write_entry(tmp_path, "b" * 32, weights, {"config": {"epochs": 3}, "test_accuracy": 0.98, "train_seconds": 9.5})
+    cache.write_entry(tmp_path, "c" * 32, weights, {"ks": [1, 5], "n_samples": 100, "seconds": 12.0})
+    work = run_all.cached_work(tmp_path)
+    assert work == {"models": 2, "train_s": 49.5, "epochs": 23, "other": 1, "other_s": 12.0}
