@@ -65,9 +65,17 @@ def measure() -> dict:
         record(name, time.perf_counter() - start)
         return value
 
+    def scientific_stack():
+        import matplotlib.pyplot  # noqa: F401
+        import numpy  # noqa: F401
+
+    def tensorflow_and_keras():
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+
     record("python, psutil", 0.0)
-    timed("numpy, matplotlib imported", lambda: (__import__("numpy"), __import__("matplotlib.pyplot")))
-    timed("tensorflow, keras imported", lambda: (__import__("tensorflow"), __import__("keras")))
+    timed("numpy, matplotlib imported", scientific_stack)
+    timed("tensorflow, keras imported", tensorflow_and_keras)
     from vaelib import experiments, metrics, train
 
     data = timed("MNIST as float32 (unit_mnist)", experiments.unit_mnist)

@@ -330,20 +330,40 @@ def test_invalid_chapter_parameters_cannot_pass_unchecked(chapter):
 
 
 def _text_outputs(notebook_path):
-    """The text a reader sees in each code cell, except cells marked NBVAL_IGNORE_OUTPUT."""
+    """The text a reader sees in each code cell, except cells marked NBVAL_IGNORE_OUTPUT.
+
+    Consecutive stream outputs of one cell are joined, as a reader sees them (and as nbval
+    compares them): how the kernel splits a cell's printing into messages depends on timing.
+    """
     notebook = nbformat.read(notebook_path, as_version=4)
     texts = []
     for cell in notebook.cells:
         if cell.cell_type != "code" or cell.source.lstrip().startswith("# NBVAL_IGNORE_OUTPUT"):
             continue
+        previous = None
         for output in cell.get("outputs", []):
-            if output.output_type == "stream":
+            if output.output_type == "stream" and previous is not None and previous.get("name") == output.name:
+                texts[-1] = (output.name, texts[-1][1] + output.text)
+            elif output.output_type == "stream":
                 texts.append((output.name, output.text))
             elif output.output_type in ("execute_result", "display_data"):
                 texts.append((output.output_type, output.get("data", {}).get("text/plain", "")))
             elif output.output_type == "error":
                 texts.append(("error", output.ename))
+            previous = output if output.output_type == "stream" else None
     return texts
+
+
+def test_text_outputs_join_a_cells_stream_messages(tmp_path):
+    """A cell's printing split over two stdout messages reads as one text (the split depends on timing)."""
+    cell = nbformat.v4.new_code_cell("print('a'); print('b')")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="w\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="c\n")]
+    path = tmp_path / "split.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+    assert _text_outputs(path) == [("stdout", "a\nb\n"), ("stderr", "w\n"), ("stdout", "c\n")]
 
 
 def test_same_seed_gives_identical_notebook_outputs_in_fresh_kernels(tmp_path):
