@@ -76,7 +76,12 @@ TARGETS = {
     "html_s": ("HTML build alone, seconds", "<=", 60.0),
     "kernel_peak_gb": ("largest peak resident memory of a chapter's kernel, GB", "<=", 1.5),
     "linearity": ("epoch time against training-set size: largest deviation from the fitted line", "<=", 0.10),
+    # issue 4's constraints on the results chapters alone
+    "results_cold_s": ("results chapters 06-12, empty model cache, seconds", "<=", 720.0),
+    "results_warm_s": ("results chapters 06-12, warm model cache, seconds", "<=", 120.0),
+    "results_peak_gb": ("results chapters 06-12: largest peak kernel memory, GB", "<=", 1.5),
 }
+RESULTS_CHAPTERS = tuple(f"{n:02d}" for n in range(6, 13))
 
 FULL = dict(n_train=N_TRAIN, rounds=12, sweep_sizes=(2048, 3072, 4096), sweep_repeats=5, probe_repeats=3,
             batches=(32, 64, 128, 256, 512, 1024), widths=((128, 64), (256, 128), (512, 256)),
@@ -452,6 +457,20 @@ def cached_work(cache: Path) -> dict:
     return work
 
 
+def summarize_results_chapters(b: dict) -> dict | None:
+    """Issue 4's figures: chapters 06-12 only (None unless every one of them ran, at its defaults)."""
+    chapters = {name: c for name, c in b["chapters"].items() if name[:2] in RESULTS_CHAPTERS}
+    if b["quick"] or sorted(name[:2] for name in chapters) != list(RESULTS_CHAPTERS):
+        return None
+    ok = all(c[phase]["status"] == "ok" for c in chapters.values() for phase in ("cold", "warm"))
+    return {"cold_s": sum(c["cold"]["seconds"] for c in chapters.values()),
+            "warm_s": sum(c["warm"]["seconds"] for c in chapters.values()),
+            "peak_gb": max(max(c["cold"]["peak_gb"], c["warm"]["peak_gb"]) for c in chapters.values()),
+            "over": sorted(name for name, c in chapters.items()
+                           if max(c["cold"]["peak_gb"], c["warm"]["peak_gb"]) > TARGETS["results_peak_gb"][2]),
+            "ok": ok}
+
+
 def summarize_book(b: dict) -> dict:
     ch = b["chapters"].values()
     ok = lambda phase: all(c.get(phase, {}).get("status") == "ok" for c in ch)  # noqa: E731
@@ -641,6 +660,17 @@ def render(data: dict, notes: str) -> str:
              verdict("html_s", bs["html_s"]) and bs["html_ok"], b["date"]),
             ("kernel_peak_gb", f"{bs['peak_gb']:.2f} GB", "largest over chapters and both passes" + suffix,
              applies and verdict("kernel_peak_gb", bs["peak_gb"]), b["date"])]
+        rs = summarize_results_chapters(b)
+        if rs:
+            state = "all seven ok" if rs["ok"] else "A CHAPTER FAILED"
+            summary += [
+                ("results_cold_s", f"{rs['cold_s']:.0f} s", state, verdict("results_cold_s", rs["cold_s"]) and rs["ok"],
+                 b["date"]),
+                ("results_warm_s", f"{rs['warm_s']:.0f} s", state, verdict("results_warm_s", rs["warm_s"]) and rs["ok"],
+                 b["date"]),
+                ("results_peak_gb", f"{rs['peak_gb']:.2f} GB",
+                 "over the target: " + (", ".join(n[:2] for n in rs["over"]) or "none"),
+                 verdict("results_peak_gb", rs["peak_gb"]), b["date"])]
     if sc:
         f = sc["fit"]
         summary.append(("linearity", f"{f['max_rel_dev']:.1%}", f"R^2 = {f['r2']:.4f}, "

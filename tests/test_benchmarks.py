@@ -91,3 +91,25 @@ def test_cached_work_sums_what_the_cold_pass_trained(tmp_path):
     cache.write_entry(tmp_path, "c" * 32, weights, {"ks": [1, 5], "n_samples": 100, "seconds": 12.0})
     work = run_all.cached_work(tmp_path)
     assert work == {"models": 2, "train_s": 49.5, "epochs": 23, "other": 1, "other_s": 12.0}
+
+
+def _book(seconds_by_chapter, peaks, quick=False):
+    chapters = {f"{n}_chapter.ipynb": {phase: {"seconds": s[i], "peak_gb": peaks[n][i], "status": "ok"}
+                                       for i, phase in enumerate(("cold", "warm"))}
+                for n, s in seconds_by_chapter.items()}
+    return {"quick": quick, "chapters": chapters}
+
+
+def test_results_chapters_summary_covers_06_to_12_only():
+    run_all = _load_run_all()
+    numbers = [f"{n:02d}" for n in range(1, 14)]
+    book = _book({n: (100.0, 10.0) for n in numbers},
+                 {n: (1.2, 1.0) if n != "07" else (1.7, 1.1) for n in numbers})
+    summary = run_all.summarize_results_chapters(book)
+    assert summary == {"cold_s": 700.0, "warm_s": 70.0, "peak_gb": 1.7, "over": ["07_chapter.ipynb"], "ok": True}
+    assert run_all.verdict("results_cold_s", summary["cold_s"]) is True
+    assert run_all.verdict("results_peak_gb", summary["peak_gb"]) is False
+    del book["chapters"]["09_chapter.ipynb"]
+    assert run_all.summarize_results_chapters(book) is None      # not every results chapter ran
+    assert run_all.summarize_results_chapters(_book({n: (1.0, 1.0) for n in numbers},
+                                                    {n: (1.0, 1.0) for n in numbers}, quick=True)) is None
