@@ -20,14 +20,6 @@ def test_binarize_draws_bernoulli_pixels():
     np.testing.assert_array_equal(edges, [np.zeros(784), np.ones(784)])  # 0 and 1 stay as they are
 
 
-def test_binarized_copies_are_independent_draws(small_images):
-    x = small_images[0][:50]
-    stacked = tightness.binarized_copies(x, 3, seed=2)
-    assert stacked.shape == (150, 784)
-    assert not np.array_equal(stacked[:50], stacked[50:100])
-    np.testing.assert_array_equal(stacked, tightness.binarized_copies(x, 3, seed=2))
-
-
 @pytest.fixture(scope="module")
 def tiny_bernoulli(small_images):
     x_train, x_test = small_images
@@ -64,14 +56,14 @@ def test_corrupt_bound_entry_is_recomputed(tiny_bernoulli, small_images, cache_d
 
 def test_bad_tightness_arguments(tiny_bernoulli, small_images, cache_dir):
     x = small_images[1][:4]
-    with pytest.raises(ValueError, match="copies must be >= 1"):
-        tightness.binarized_copies(x, 0)
     with pytest.raises(ValueError, match=r"ks entry must be <= 8"):
         tightness.evaluate_bounds(tiny_bernoulli, x, n_samples=8, ks=[1, 9])
     with pytest.raises(TypeError, match="TrainResult"):
         tightness.evaluate_bounds("model", x, n_samples=8, ks=[1])
-    with pytest.raises(ValueError, match="likelihood='bernoulli'"):
-        tightness.train_bernoulli(TrainConfig(epochs=1), x, x, copies=1)
+    with pytest.raises(ValueError, match="likelihood='bernoulli' and binarize=True"):
+        tightness.train_bernoulli(TrainConfig(epochs=1), x, x)
+    with pytest.raises(ValueError, match="binarize=True"):
+        tightness.train_bernoulli(TrainConfig(epochs=1, likelihood="bernoulli"), x, x)
     evaluation = tightness.evaluate_bounds(tiny_bernoulli, x, n_samples=8, ks=[1, 8])
     with pytest.raises(ValueError, match="k must be one of"):
         evaluation.bound(2)
@@ -80,3 +72,14 @@ def test_bad_tightness_arguments(tiny_bernoulli, small_images, cache_dir):
 def test_invalid_images_are_refused():
     with pytest.raises(ValueError):
         tightness.binarize(np.full((2, 784), 2.0, dtype=np.float32))  # 0-255 scale is refused, not rescaled
+
+
+def test_bernoulli_training_binarizes_dynamically(small_images, cache_dir):
+    """train_bernoulli trains on the grey images with binarize=True: the cache key holds the grey data."""
+    x_train, x_test = small_images
+    config = tightness.bernoulli_config(2, 1, hidden_units=(16,), seed=0)
+    assert config.binarize and config.likelihood == "bernoulli"
+    result = tightness.train_bernoulli(config, x_train, x_test, n_train=128)
+    assert result.config == config and np.isfinite(result.history["train_loss"][0])
+    again = tightness.train_bernoulli(config, x_train, x_test, n_train=128)
+    assert again.from_cache

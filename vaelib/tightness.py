@@ -1,14 +1,13 @@
 """Chapter 13's experiments: binarized MNIST for Bernoulli VAEs and cached evaluations of the bounds.
 
-``binarize`` / ``binarized_copies``
-    Each pixel drawn from Bernoulli(its grey level), seeded. ``binarized_copies`` stacks
-    independent binarizations of the training set, so that a model trained on it sees every
-    image under that many different binarizations (an approximation to dynamic binarization,
-    which redraws the pixels at every step).
+``binarize``
+    Each pixel drawn from Bernoulli(its grey level), seeded: the one fixed binarization of the
+    test images (:func:`test_binarization`) every evaluation uses.
 ``bernoulli_config`` / ``train_bernoulli``
     A Bernoulli-likelihood VAE trained through :func:`vaelib.train.train` (and so its cache) on
-    ``copies`` binarizations of the training images, evaluated during training on one fixed
-    binarization of the test images (:func:`test_binarization`).
+    the grey training images with dynamic binarization (``TrainConfig(binarize=True)``: every
+    training step draws the binary pixels afresh), evaluated during training on the fixed
+    binarization of the test images.
 ``evaluate_bounds``
     Per image: the ELBO (eq. 11 with L = K draws and the closed-form KL, eq. 10), the
     reconstruction term, the KL (the rate) and the importance-weighted bound L_k for several k
@@ -29,7 +28,7 @@ from vaelib.checks import check_images, check_int, check_int_sequence, check_rng
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib.train import TrainConfig, TrainResult, train
 
-__all__ = ["binarize", "binarized_copies", "test_binarization", "bernoulli_config", "train_bernoulli",
+__all__ = ["binarize", "test_binarization", "bernoulli_config", "train_bernoulli",
            "BoundEvaluation", "evaluate_bounds", "TEST_BINARIZATION_SEED"]
 
 #: Seed of the one fixed binarization of the test images used for every evaluation.
@@ -43,38 +42,32 @@ def binarize(x, seed=0) -> np.ndarray:
     return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
 
 
-def binarized_copies(x, copies: int, seed=0) -> np.ndarray:
-    """``copies`` independent binarizations of ``x`` stacked: shape (copies * n, 784), float32."""
-    x = check_images(x, name="x")
-    copies = check_int("copies", copies, minimum=1)
-    rng = check_rng(seed)
-    return np.concatenate([binarize(x, rng) for _ in range(copies)])
-
-
 def test_binarization(x_test) -> np.ndarray:
     """The fixed binarization of the test images (seed :data:`TEST_BINARIZATION_SEED`)."""
     return binarize(x_test, TEST_BINARIZATION_SEED)
 
 
 def bernoulli_config(latent_dim: int, epochs: int, hidden_units=(200, 200), *, seed: int = 0) -> TrainConfig:
-    """A beta = 1 VAE with Bernoulli pixels (Adam 1e-3, batch 128 as the report's), no snapshots."""
-    return TrainConfig(beta=1.0, likelihood="bernoulli", latent_dim=latent_dim, hidden_units=tuple(hidden_units),
-                       epochs=epochs, seed=seed)
+    """A beta = 1 VAE with Bernoulli pixels and dynamic binarization (Adam 1e-3, batch 128 as the report's)."""
+    return TrainConfig(beta=1.0, likelihood="bernoulli", binarize=True, latent_dim=latent_dim,
+                       hidden_units=tuple(hidden_units), epochs=epochs, seed=seed)
 
 
-def train_bernoulli(config: TrainConfig, x_train, x_test, *, copies: int, n_train: int | None = None) -> TrainResult:
-    """Train ``config`` (cached) on ``copies`` binarizations of the first ``n_train`` training images.
+def train_bernoulli(config: TrainConfig, x_train, x_test, *, n_train: int | None = None) -> TrainResult:
+    """Train ``config`` (cached) on the first ``n_train`` grey training images, binarized afresh at every step.
 
-    The binarizations are seeded by ``config.seed``; the test images are binarized once
-    (:func:`test_binarization`), so the history's ``test_*`` entries are one-sample estimates
-    of the negative ELBO on the same binary test set that :func:`evaluate_bounds` uses.
+    ``config`` must have ``likelihood="bernoulli"`` and ``binarize=True`` (:func:`bernoulli_config`).
+    The test images are binarized once (:func:`test_binarization`), so the history's ``test_*``
+    entries are one-sample estimates of the negative ELBO on the same binary test set that
+    :func:`evaluate_bounds` uses.
     """
-    if not isinstance(config, TrainConfig) or config.likelihood != "bernoulli":
-        raise ValueError(f"config must be a TrainConfig with likelihood='bernoulli', got {config!r}")
+    if not isinstance(config, TrainConfig) or config.likelihood != "bernoulli" or not config.binarize:
+        raise ValueError(f"config must be a TrainConfig with likelihood='bernoulli' and binarize=True "
+                         f"(see bernoulli_config), got {config!r}")
     x_train = check_images(x_train, name="x_train")
     if n_train is not None:
         x_train = x_train[:check_int("n_train", n_train, minimum=config.batch_size, maximum=len(x_train))]
-    return train(config, binarized_copies(x_train, copies, seed=config.seed), test_binarization(x_test))
+    return train(config, x_train, test_binarization(x_test))
 
 
 @dataclass(frozen=True)
