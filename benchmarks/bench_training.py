@@ -153,7 +153,7 @@ def reference_trainer(x, seed):
 # vaelib, through the code of vaelib.train.train(), and the variants timed by --levers.
 # ----------------------------------------------------------------------------------------------
 def vaelib_trainer(x, seed, *, steps_per_execution=None, jit_compile=None, unroll=None, pipeline="numpy",
-                   model_class=None, optimizer_class=None):
+                   model_class=None, optimizer_class=None, pixels=False):
     """Build TrainConfig()'s VAE as train() does; return ``fit(epochs, callbacks) -> History``.
 
     With no keyword arguments this is exactly train()'s set-up; the keyword arguments select a lever
@@ -174,6 +174,11 @@ def vaelib_trainer(x, seed, *, steps_per_execution=None, jit_compile=None, unrol
                       jit_compile=JIT_COMPILE if jit_compile is None else bool(jit_compile))
     if unroll is not None:
         model.unrolled_steps_per_execution = unroll  # attribute of Keras' TensorFlow trainer, 1 by default
+    if pixels:  # the same images as uint8 pixels, as the chapters pass them (the step scales them)
+        from vaelib.data import to_unit_interval
+
+        floats, x = x, np.rint(x * 255).astype(np.uint8)
+        assert np.array_equal(to_unit_interval(x), floats), "the images are not 8-bit pixels scaled by 255"
     if pipeline == "numpy":
         return lambda epochs, callbacks: fit_model(model, TrainConfig(epochs=epochs, seed=seed), x,
                                                    callbacks=callbacks)
@@ -266,6 +271,8 @@ LEVERS = {
     "tf.data": ("a tf.data pipeline built once from a tensor (shuffled indices, gather, prefetch)",
                 lambda x, seed: vaelib_trainer(x, seed, pipeline="tf.data")),
     "fused": ("mu and log_var from one fused Dense layer", lambda x, seed: vaelib_trainer(x, seed, model_class=FusedVAE)),
+    "uint8": ("the training images as uint8 pixels, scaled inside the step (as the chapters train since 2026-11-25)",
+              lambda x, seed: vaelib_trainer(x, seed, pixels=True)),
     "bound": ("not a set-up but a bound: vaelib's train_step in a bare tf.while_loop on one fixed batch",
               bare_loop_trainer),
 }

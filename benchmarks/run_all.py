@@ -50,7 +50,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -60,6 +59,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+
+from peak_memory import PeakMemory  # noqa: E402 (a sibling module)
 
 PARTS = ("training", "peak", "book", "scaling", "memory")
 N_TRAIN = 60_000
@@ -310,46 +311,6 @@ def summarize_training(t: dict) -> dict:
 # ----------------------------------------------------------------------------------------------
 # The book: papermill (empty cache, warm cache), kernel memory, HTML build.
 # ----------------------------------------------------------------------------------------------
-class PeakMemory:
-    """Polls the resident memory of the processes this process started after ``start()`` (the
-    papermill kernel and any children of it) and keeps the largest sum seen."""
-
-    def __init__(self, interval: float = 0.05):
-        import psutil
-
-        self.psutil, self.me, self.interval = psutil, psutil.Process(), interval
-        self.peak, self.window, self.current, self._stop = 0, 0, 0, threading.Event()
-
-    def __enter__(self):
-        self.baseline = {p.pid for p in self.me.children(recursive=True)}
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
-        return self
-
-    def _poll(self):
-        while not self._stop.is_set():
-            total = 0
-            for p in self.me.children(recursive=True):
-                if p.pid in self.baseline:
-                    continue
-                try:
-                    total += p.memory_info().rss
-                except self.psutil.Error:
-                    pass
-            self.peak, self.window, self.current = max(self.peak, total), max(self.window, total), total
-            self._stop.wait(self.interval)
-
-    def take_window(self) -> int:
-        """The peak since the last call (at least the latest reading, for a cell shorter than the polling
-        interval); the polling thread keeps updating it."""
-        window, self.window = max(self.window, self.current), self.current
-        return window
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self.thread.join()
-
-
 def run_book(quick: bool, only_chapters=None) -> dict:
     import logging
 
@@ -812,8 +773,8 @@ def render(data: dict, notes: str) -> str:
         data_step = next(r for r in rows if r["step"].startswith("MNIST"))
         fit_step = next(r for r in rows if r["step"].startswith("one epoch"))
         lines += ["", f"Importing TensorFlow and Keras alone brings the process to {tf_step['rss_gb']:.2f} GB "
-                  f"({tf_step['file_backed_gb']:.2f} GB of it library pages); MNIST as float32 takes it to "
-                  f"{data_step['rss_gb']:.2f} GB before a chapter has done anything, and one epoch of training "
+                  f"({tf_step['file_backed_gb']:.2f} GB of it library pages); MNIST loaded (uint8 training pixels, float32 test "
+                  f"images) takes it to {data_step['rss_gb']:.2f} GB before a chapter has done anything, and one epoch of training "
                   f"peaks at {fit_step['peak_gb']:.2f} GB, "
                   + ("above" if fit_step["peak_gb"] > TARGETS["kernel_peak_gb"][2] else "within")
                   + f" the {TARGETS['kernel_peak_gb'][2]} GB target before any chapter-specific work: the floor a "

@@ -67,9 +67,9 @@ def _load_run_all():
 def test_memory_floor_section_states_the_measured_side_of_the_target(fit_peak, word):
     run_all = _load_run_all()
     steps = [("python, psutil", 0.02, 0.0), ("numpy, matplotlib imported", 0.07, 0.02),
-             ("tensorflow, keras imported", 0.70, 0.40), ("MNIST as float32 (unit_mnist)", 0.98, 0.40),
+             ("tensorflow, keras imported", 0.70, 0.40), ("MNIST loaded: uint8 training pixels, float32 test images (unit_mnist)", 0.80, 0.40),
              ("a VAE run over the 10,000 test images", 1.10, 0.41),
-             ("one epoch of training on 60,000 images (fit_model)", fit_peak - 0.05, 0.45),
+             ("one epoch of training on the 60,000 uint8 pixels (fit_model)", fit_peak - 0.05, 0.45),
              ("a second model trained the same way", fit_peak, 0.45)]
     memory = {"date": "2026-11-24 23:59 UTC", "full_mnist": True,
               "steps": [{"step": s, "rss_gb": r, "peak_gb": r if "epoch" not in s else fit_peak,

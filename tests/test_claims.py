@@ -272,3 +272,28 @@ def test_uniform_usable():
         "not reproduced"
     with pytest.raises(ValueError, match="knn_accuracy'\\] must be <= 1"):
         claims.claim_uniform_usable({"active_dims": 1.0, "knn_accuracy": 1.5})
+
+
+def test_measure_beta_effects_gives_the_same_numbers_from_uint8_pixels():
+    from vaelib.data import to_unit_interval
+    from vaelib.train import TrainConfig, TrainResult
+
+    def result(beta):
+        config = TrainConfig(beta=beta, hidden_units=(8,), epochs=2, snapshot_epochs=(1,), seed=int(beta))
+        weights = config.build_model().get_weights()
+        return TrainResult(config, {}, {1: weights, 2: weights}, 0.0, from_cache=True)
+
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 256, size=(300, 784), dtype=np.uint8)
+    x_test, y_train, y_test = to_unit_interval(pixels[:60]), rng.integers(0, 10, 300), rng.integers(0, 10, 60)
+    results = {b: result(b) for b in (0.0, 1.0, 5.0, 50.0)}
+    options = dict(betas=[0.0, 1.0], beta_large=5.0, betas_extreme=[50.0], n_show=4, n_prior=10, n_draws=1,
+                   n_knn_reference=100)
+    from_pixels = claims.measure_beta_effects(results, pixels, y_train, x_test, y_test, **options)
+    from_floats = claims.measure_beta_effects(results, to_unit_interval(pixels), y_train, x_test, y_test, **options)
+    assert from_pixels["rows"] == from_floats["rows"]
+    for key in ("nn_prior", "nn_recon"):
+        for beta in (0.0, 1.0):
+            np.testing.assert_array_equal(from_pixels[key][beta], from_floats[key][beta])
+    # the mean image: exact integer sums / 255 against float32 pixels summed in float64
+    assert from_pixels["error_mean_image"] == pytest.approx(from_floats["error_mean_image"], rel=1e-6)

@@ -392,3 +392,50 @@ def test_to_unit_interval_range_dtype_shape():
 def test_bad_to_unit_interval_inputs(bad, error, pattern):
     with pytest.raises(error, match=pattern):
         to_unit_interval(bad)
+
+
+def test_images_digest_is_the_scaled_floats_digest_in_either_form():
+    from vaelib.cache import data_digest
+
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(1000, 28, 28), dtype=np.uint8)
+    floats = to_unit_interval(pixels)
+    digest = data.images_digest(pixels, pixels[:10])
+    assert digest == data_digest(floats, floats[:10])
+    assert digest == data.images_digest(floats, pixels[:10].reshape(10, 784), block_rows=7)
+    changed = pixels.copy()
+    changed[999, 27, 27] ^= 1
+    assert data.images_digest(changed, pixels[:10]) != digest
+
+
+@pytest.mark.parametrize("bad, error, pattern", [
+    (np.zeros((2, 784), np.int16), TypeError, r"x must be uint8 pixels 0-255 or floats in \[0, 1\], got dtype int16"),
+    (np.zeros((2, 27, 28), np.uint8), ValueError, r"x must have shape .*got \(2, 27, 28\)"),
+    (np.zeros((0, 784), np.uint8), ValueError, "x is empty"),
+    (np.full((2, 784), 2.0, np.float32), ValueError, r"x must lie in \[0, 1\]"),
+])
+def test_bad_training_images(bad, error, pattern):
+    from vaelib.checks import check_training_images
+
+    with pytest.raises(error, match=pattern):
+        check_training_images(bad, name="x")
+
+
+def test_unit_mnist_scales_training_images_only_when_asked():
+    from vaelib.experiments import UnitMnist
+
+    rng = np.random.default_rng(2)
+    arrays = {f"x_{s}": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) for s, n in (("train", 300), ("test", 50))}
+    arrays.update({f"y_{s}": rng.integers(0, 10, n, dtype=np.uint8) for s, n in (("train", 300), ("test", 50))})
+    dataset = MnistDataset(**arrays, source="path", location="test", is_full=False)
+    unit = UnitMnist(dataset.y_train, to_unit_interval(dataset.x_test), dataset.y_test, dataset)
+    assert unit.pixels_train.dtype == np.uint8 and unit.pixels_train.shape == (300, 784)
+    assert np.shares_memory(unit.pixels_train, dataset.x_train) and unit.n_train == 300
+    rows = np.array([5, 0, 299])
+    assert "x_train" not in vars(unit)          # nothing scaled yet
+    np.testing.assert_array_equal(unit.train_images(rows), to_unit_interval(dataset.x_train[rows]))
+    assert "x_train" not in vars(unit)
+    np.testing.assert_array_equal(unit.x_train, to_unit_interval(dataset.x_train))
+    assert unit.x_train is unit.x_train         # built once
+    np.testing.assert_array_equal(unit.train_images(slice(0, 3)), unit.x_train[:3])
+    np.testing.assert_array_equal(to_unit_interval(unit.pixels_test), unit.x_test)

@@ -176,10 +176,22 @@ def test_bad_measure_arguments():
         evaluate.combine_verdicts([])
 
 
+def test_classifier_from_uint8_pixels_shares_the_entry_of_their_floats(labelled_blobs, cache_dir):
+    from vaelib.data import to_unit_interval
+
+    x_train, y_train, x_test, y_test = labelled_blobs
+    pixels_train, pixels_test = (np.round(x * 255).astype(np.uint8) for x in (x_train, x_test))
+    from_pixels = evaluate.train_classifier(pixels_train, y_train, pixels_test, y_test, **TINY)
+    from_floats = evaluate.train_classifier(to_unit_interval(pixels_train), y_train, to_unit_interval(pixels_test),
+                                            y_test, **TINY)
+    assert not from_pixels.from_cache and from_floats.from_cache
+    assert from_floats.test_accuracy == from_pixels.test_accuracy
+
+
 def test_bad_classifier_inputs(labelled_blobs, cache_dir):
     x_train, y_train, x_test, y_test = labelled_blobs
-    with pytest.raises(TypeError, match="x_train must hold floats"):
-        evaluate.train_classifier((x_train * 255).astype(np.uint8), y_train, x_test, y_test, **TINY)
+    with pytest.raises(TypeError, match=r"x_train must be uint8 pixels 0-255 or floats in \[0, 1\], got dtype int64"):
+        evaluate.train_classifier((x_train * 255).astype(np.int64), y_train, x_test, y_test, **TINY)
     with pytest.raises(ValueError, match=r"y_train must have shape \(400,\)"):
         evaluate.train_classifier(x_train, y_train[:-1], x_test, y_test, **TINY)
     with pytest.raises(ValueError, match="y_test must lie in 0-9"):

@@ -172,3 +172,15 @@ def test_nearest_neighbour_distance_in_blocks_matches_brute_force():
     images, reference = rng.uniform(size=(1100, 784)), rng.uniform(size=(70, 784)).astype(np.float32)
     direct = ((images[:, None, :] - reference[None, :, :].astype(np.float64)) ** 2).sum(-1).min(axis=1)
     np.testing.assert_allclose(metrics.nearest_neighbour_distance(images, reference, chunk_size=32), direct, atol=1e-8)
+
+
+def test_nearest_neighbour_distance_reads_uint8_reference_as_its_floats():
+    from vaelib.data import to_unit_interval
+
+    rng = np.random.default_rng(6)
+    images = rng.uniform(size=(40, 784))
+    pixels = rng.integers(0, 256, size=(90, 784), dtype=np.uint8)
+    np.testing.assert_array_equal(metrics.nearest_neighbour_distance(images, pixels, chunk_size=32),
+                                  metrics.nearest_neighbour_distance(images, to_unit_interval(pixels), chunk_size=32))
+    with pytest.raises(TypeError, match="reference must be uint8 pixels 0-255 or floats"):
+        metrics.nearest_neighbour_distance(images, pixels.astype(np.int32))

@@ -70,3 +70,18 @@ def test_invalid_vae_arguments_are_refused(kwargs, error, match):
 def test_bad_likelihood_in_reconstruction_loss():
     with pytest.raises(ValueError, match="likelihood must be one of"):
         reconstruction_loss(np.zeros((1, 784)), np.zeros((1, 784)), "poisson")
+
+
+def test_pixel_levels_are_to_unit_interval_exactly():
+    from keras import ops
+
+    from vaelib.data import to_unit_interval
+    from vaelib.models import PIXEL_LEVELS, as_unit_interval
+
+    levels = np.arange(256, dtype=np.uint8)
+    np.testing.assert_array_equal(PIXEL_LEVELS, to_unit_interval(np.tile(levels, (784, 1)).T[:, :784])[:, 0])
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 784), dtype=np.uint8)
+    np.testing.assert_array_equal(ops.convert_to_numpy(as_unit_interval(ops.convert_to_tensor(pixels))),
+                                  to_unit_interval(pixels))
+    floats = to_unit_interval(pixels)
+    assert as_unit_interval(floats) is floats

@@ -98,8 +98,8 @@ BAD_INPUTS = [
     # images: shape, dtype, value range (0-255 floats), NaN, empty
     ("images-wrong-shape", lambda t, m: _train_images(lambda x: x.reshape(64, 28, 28)[:, :27]), ValueError,
      r"x_train must have shape \(n, 28, 28\) or \(n, 784\), got \(64, 27, 28\)"),
-    ("images-uint8", lambda t, m: _train_images(lambda x: (x * 255).astype(np.uint8)), TypeError,
-     r"x_train must hold floats in \[0, 1\], got dtype uint8"),
+    ("images-int16", lambda t, m: _train_images(lambda x: (x * 255).astype(np.int16)), TypeError,
+     r"x_train must be uint8 pixels 0-255 or floats in \[0, 1\], got dtype int16"),
     ("images-0-255-floats", lambda t, m: _train_images(lambda x: x * 255.0), ValueError,
      r"x_train must lie in \[0, 1\], got values in \[[0-9.e-]+, 25\d[0-9.]*\]; looks like 0-255 pixels"),
     ("images-negative", lambda t, m: check_images(_images(4) - 0.5, name="x"), ValueError,

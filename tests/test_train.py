@@ -51,6 +51,22 @@ def test_cache_miss_when_config_or_data_change(small_images, cache_dir):
     assert len([p for p in cache_dir.iterdir() if not p.name.startswith(".")]) == 3
 
 
+def test_uint8_pixels_train_the_same_model_as_their_floats(small_images, cache_dir):
+    """The step scales uint8 pixels by table lookup to exactly to_unit_interval's floats: one model, one key."""
+    from vaelib.data import to_unit_interval
+
+    x_train, x_test = small_images
+    pixels_train, pixels_test = (np.round(x * 255).astype(np.uint8) for x in (x_train, x_test))
+    config = TrainConfig(**SMALL)
+    from_pixels = train(config, pixels_train, pixels_test.reshape(-1, 28, 28))
+    from_floats = train(config, to_unit_interval(pixels_train), to_unit_interval(pixels_test), use_cache=False)
+    assert not from_pixels.from_cache and from_floats.history == from_pixels.history
+    for a, b in zip(from_pixels.snapshots[3], from_floats.snapshots[3]):
+        np.testing.assert_array_equal(a, b)
+    again = train(config, to_unit_interval(pixels_train), to_unit_interval(pixels_test))
+    assert again.from_cache   # the float form finds the entry the pixels wrote
+
+
 def _only_entry(cache_dir):
     (entry,) = [p for p in cache_dir.iterdir() if not p.name.startswith(".")]
     return entry
@@ -144,7 +160,9 @@ def test_invalid_train_config_is_refused(kwargs, error, match):
 
 @pytest.mark.parametrize("make_bad, match", [
     (lambda x: x * 255.0, r"x_train must lie in \[0, 1\].*0-255 pixels"),
-    (lambda x: (x * 255).astype(np.uint8), "x_train must hold floats in \\[0, 1\\], got dtype uint8"),
+    (lambda x: (x * 255).astype(np.int64), r"x_train must be uint8 pixels 0-255 or floats in \[0, 1\], got dtype int64"),
+    (lambda x: (x * 255).astype(np.uint8)[:, :700], r"x_train must have shape \(n, 28, 28\) or \(n, 784\), got \(512, 700\)"),
+    (lambda x: (x * 255).astype(np.uint8)[:0], "x_train is empty"),
     (lambda x: x[:, :700], r"x_train must have shape \(n, 28, 28\) or \(n, 784\), got \(512, 700\)"),
     (lambda x: x[:0], "x_train is empty"),
     (lambda x: np.where(x > 0.5, np.nan, x), "x_train contains NaN"),

@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -161,6 +162,17 @@ def read_entry(cache_dir: Path, key: str) -> tuple[dict[str, dict[str, np.ndarra
         raise
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CacheCorruptError(f"cache entry {str(path)!r} is unreadable: {error}") from error
+
+
+def read_or_discard(cache_dir: Path, key: str, *, then: str) -> tuple[dict[str, dict[str, np.ndarray]], dict] | None:
+    """:func:`read_entry`, except that a corrupt entry is reported (a RuntimeWarning naming it and
+    saying what happens ``then``, e.g. "retraining"), discarded and read as absent: never used."""
+    try:
+        return read_entry(cache_dir, key)
+    except CacheCorruptError as error:
+        warnings.warn(f"{error}; discarding it and {then}", RuntimeWarning, stacklevel=3)
+        discard_entry(cache_dir, key)
+        return None
 
 
 def discard_entry(cache_dir: Path, key: str) -> None:

@@ -74,6 +74,32 @@ def check_rng(rng) -> np.random.Generator:
     raise TypeError(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
 
 
+def check_training_images(images, *, name: str = "images") -> np.ndarray:
+    """Validate images for training: uint8 pixels 0-255 or floats in [0, 1], shape (n, 28, 28) or (n, 784).
+
+    Returned flat, shape (n, 784): uint8 pixels stay uint8 (the training step scales them,
+    :func:`vaelib.models.as_unit_interval`, a quarter of the memory of float32), floats go through
+    :func:`check_images`.
+    """
+    array = np.asarray(images)
+    if array.dtype != np.uint8:
+        if array.dtype != object and np.issubdtype(array.dtype, np.integer):
+            raise TypeError(f"{name} must be uint8 pixels 0-255 or floats in [0, 1], got dtype {array.dtype}")
+        return check_images(array, name=name)
+    return _flat_images(array, name)
+
+
+def _flat_images(array: np.ndarray, name: str) -> np.ndarray:
+    """(n, 28, 28) or (n, 784) with n >= 1, returned as (n, 784)."""
+    if array.ndim == 3 and array.shape[1:] == (28, 28):
+        array = array.reshape(len(array), 784)
+    if array.ndim != 2 or array.shape[1] != 784:
+        raise ValueError(f"{name} must have shape (n, 28, 28) or (n, 784), got {array.shape}")
+    if len(array) == 0:
+        raise ValueError(f"{name} is empty: at least one image is needed")
+    return array
+
+
 def check_images(images, *, name: str = "images") -> np.ndarray:
     """Validate a batch of images scaled to [0, 1] and return it as float32 of shape (n, 784).
 
@@ -89,12 +115,7 @@ def check_images(images, *, name: str = "images") -> np.ndarray:
             f"{name} must hold floats in [0, 1], got dtype {array.dtype}; "
             "convert uint8 pixels with vaelib.data.to_unit_interval"
         )
-    if array.ndim == 3 and array.shape[1:] == (28, 28):
-        array = array.reshape(len(array), 784)
-    if array.ndim != 2 or array.shape[1] != 784:
-        raise ValueError(f"{name} must have shape (n, 28, 28) or (n, 784), got {array.shape}")
-    if len(array) == 0:
-        raise ValueError(f"{name} is empty: at least one image is needed")
+    array = _flat_images(array, name)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     low, high = float(array.min()), float(array.max())

@@ -63,7 +63,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vaelib import dynamics, evaluate, family_measures, latent, metrics
-from vaelib.checks import check_beta, check_choice, check_images, check_int, check_labels, check_real
+from vaelib.checks import check_beta, check_choice, check_images, check_int, check_labels, check_real, check_training_images
+from vaelib.data import unit_images
 
 __all__ = [
     "Claim", "VERDICTS", "unmeasured_claim", "claims_table", "verdict_counts",
@@ -581,15 +582,18 @@ def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, 
     errors at z = mu and over q, KL per image, active dimensions), ``error_mean_image`` (the
     mean-image baseline error) and ``nn_prior``, ``nn_recon`` (beta -> squared distances of the
     last epoch's decoded prior draws and reconstructions to their nearest training image).
+    ``x_train`` may be uint8 pixels: then only its first ``n_knn_reference`` images are ever held
+    as floats (the mean image and the nearest-neighbour search read the pixels).
     """
-    x_train, x_test = check_images(x_train, name="x_train"), check_images(x_test, name="x_test")
+    x_train = check_training_images(x_train, name="x_train")
+    x_test = check_images(x_test, name="x_test")
     y_train = check_labels(y_train, len(x_train), name="y_train")
     y_test = check_labels(y_test, len(x_test), name="y_test")
     n_draws = check_int("n_draws", n_draws, minimum=1)
     k_neighbours = check_int("k_neighbours", k_neighbours, minimum=1)
     n_knn_reference = check_int("n_knn_reference", n_knn_reference, minimum=k_neighbours)
     show, z_prior = beta_effects_draws(seed, len(x_test), n_show, n_prior)
-    x_reference, y_reference = x_train[:n_knn_reference], y_train[:n_knn_reference]
+    x_reference, y_reference = unit_images(x_train[:n_knn_reference], name="x_train"), y_train[:n_knn_reference]
     snapshot_epochs = sorted(results[1.0].snapshots)
     first, last = snapshot_epochs[0], snapshot_epochs[-1]
     wanted = {(b, e) for b in betas for e in snapshot_epochs}
@@ -602,7 +606,10 @@ def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, 
                      "err_mu": float(s["error_at_mean"].mean()), "err_q": float(s["error_sampled"].mean()),
                      "kl": float(s["kl"].mean()), "active": metrics.active_dimensions(s["mu"])[1]}
             for (b, e), s in summary.items()}
-    mean_image = x_train.mean(axis=0, keepdims=True)
+    # the mean training image, summed in float64 (pixels: exact integer sums, then scaled)
+    mean_image = x_train.sum(axis=0, keepdims=True, dtype=np.float64) / len(x_train)
+    if x_train.dtype == np.uint8:
+        mean_image /= 255.0
     error_mean_image = float(metrics.squared_error(x_test, np.repeat(mean_image, len(x_test), axis=0)).mean())
     nn_prior = {b: metrics.nearest_neighbour_distance(summary[b, last]["prior_images"], x_train) for b in betas}
     nn_recon = {b: metrics.nearest_neighbour_distance(summary[b, last]["reconstructions"], x_train) for b in betas}

@@ -27,7 +27,7 @@ from typing import Mapping
 
 import numpy as np
 
-from vaelib.checks import check_choice
+from vaelib.checks import check_choice, check_training_images
 
 __all__ = [
     "MNIST_SHA256",
@@ -466,3 +466,26 @@ def to_unit_interval(images) -> np.ndarray:
     if len(array) == 0:
         raise ValueError("images is empty: at least one image is needed")
     return array.astype(np.float32) / np.float32(255.0)
+
+
+def unit_images(images, *, name: str = "images") -> np.ndarray:
+    """Images as float32 (n, 784) in [0, 1] from either form :func:`vaelib.train.train` accepts:
+    uint8 pixels are scaled (:func:`to_unit_interval`), floats are checked (:func:`vaelib.checks.check_images`)."""
+    array = check_training_images(images, name=name)
+    return to_unit_interval(array) if array.dtype == MNIST_DTYPE else array
+
+
+def images_digest(*images, block_rows: int = 8192) -> str:
+    """sha256 over images as float32 in [0, 1] (for cache keys): uint8 pixels are scaled by
+    :func:`to_unit_interval` ``block_rows`` at a time, never all at once, so the same images give
+    the same digest in either form. Equal to ``vaelib.cache.data_digest`` of the scaled arrays.
+    """
+    digest = hashlib.sha256()
+    for i, array in enumerate(images):
+        array = check_training_images(array, name=f"images[{i}]")
+        digest.update(f"{array.shape}float32".encode())
+        for start in range(0, len(array), block_rows):
+            block = array[start:start + block_rows]
+            block = to_unit_interval(block) if block.dtype == MNIST_DTYPE else np.ascontiguousarray(block)
+            digest.update(memoryview(block).cast("B"))
+    return digest.hexdigest()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,8 @@ import keras
 import numpy as np
 
 from vaelib import cache
-from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real
+from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real, check_training_images
+from vaelib.data import images_digest, to_unit_interval
 
 N_CLASSES = 10
 STEPS_PER_EXECUTION = 16
@@ -98,19 +98,21 @@ class Classifier:
 def classifier_cache_key(config: ClassifierConfig, x_train, y_train, x_test, y_test) -> str:
     """The cache key: configuration, data digest, this module's source and library versions.
 
-    The arrays are validated first (images as float32 (n, 784), labels as int32), so the same
-    data in another accepted layout gives the same key.
+    The arrays are validated first (images as (n, 784), digested as floats in [0, 1] by
+    :func:`vaelib.data.images_digest`; labels as int32), so the same data in another accepted
+    layout or as uint8 pixels gives the same key.
     """
     if not isinstance(config, ClassifierConfig):
         raise TypeError(f"config must be a vaelib.evaluate.ClassifierConfig, got {type(config).__name__}")
     x_train, y_train = _check_labelled(x_train, y_train, "train")
     x_test, y_test = _check_labelled(x_test, y_test, "test")
-    return cache.entry_key("digit_classifier", config.as_dict(), cache.data_digest(x_train, y_train, x_test, y_test),
+    data = images_digest(x_train, x_test) + cache.data_digest(y_train, y_test)
+    return cache.entry_key("digit_classifier", config.as_dict(), data,
                            cache.source_digest(Path(__file__)))
 
 
 def _check_labelled(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
-    x = check_images(x, name=f"x_{name}")
+    x = check_training_images(x, name=f"x_{name}")
     y = check_labels(y, len(x), name=f"y_{name}").astype(np.int32)
     return x, y
 
@@ -121,7 +123,8 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
 
     Parameters
     ----------
-    x_train, x_test : float arrays in [0, 1], shape (n, 784) or (n, 28, 28)
+    x_train, x_test : uint8 pixels 0-255 or float arrays in [0, 1], shape (n, 784) or (n, 28, 28);
+        both forms of the same images give the same cache entry (pixels are scaled only to train)
     y_train, y_test : integer labels 0-9
     seed, epochs, batch_size : see :class:`ClassifierConfig`
     use_cache : read and write the on-disk cache (default True)
@@ -139,18 +142,14 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
     key = classifier_cache_key(config, x_train, y_train, x_test, y_test)
     directory = cache.writable_cache_dir(cache_dir) if use_cache else None
     if use_cache:
-        try:
-            stored = cache.read_entry(directory, key)
-        except cache.CacheCorruptError as error:
-            warnings.warn(f"{error}; discarding it and retraining the classifier", RuntimeWarning, stacklevel=2)
-            cache.discard_entry(directory, key)
-            stored = None
+        stored = cache.read_or_discard(directory, key, then="retraining the classifier")
         if stored is not None:
             arrays, metadata = stored
             named = arrays["weights"]
             model = config.build_model()
             model.set_weights([named[f"w{i}"] for i in range(len(named))])
             return Classifier(config, model, metadata["test_accuracy"], metadata["train_seconds"], from_cache=True)
+    x_train, x_test = (to_unit_interval(x) if x.dtype == np.uint8 else x for x in (x_train, x_test))
     keras.utils.set_random_seed(config.seed)
     model = config.build_model()
     start = time.perf_counter()
@@ -166,10 +165,14 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
     return Classifier(config, model, accuracy, seconds, from_cache=False)
 
 
-def predict_proba(classifier, images, *, batch_size: int = 2048) -> np.ndarray:
+def predict_proba(classifier, images, *, batch_size: int = 256) -> np.ndarray:
     """Class probabilities, shape (n, 10), float64, for images in [0, 1] ((n, 784) or (n, 28, 28)).
 
     ``classifier`` is a :class:`Classifier` or a keras model mapping (n, 784) to probabilities.
+    ``batch_size`` bounds memory: the first convolution's output is batch_size x 26 x 26 x 32
+    floats, and the compiled predict step keeps its buffers for each batch shape it has seen
+    (2048 images: the kernel grew 0.16-0.18 GB per shape; 256: about 0.03 GB; see
+    ``benchmarks/RESULTS.md``, notes). The probabilities do not depend on it.
     """
     model = classifier.model if isinstance(classifier, Classifier) else classifier
     if not isinstance(model, keras.Model):

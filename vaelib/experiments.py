@@ -1,4 +1,4 @@
-"""The book's experiments: MNIST scaled to [0, 1] and the report's training settings.
+"""The book's experiments: MNIST for the chapters and the report's training settings.
 
 Chapters ask for a trained model by what they vary (beta, model kind, epochs, training-set
 size); everything else is the report's setting, so two chapters asking for the same model get
@@ -23,9 +23,14 @@ REPORT_BETAS = (0.0, 1.0, 5.0, 50.0)
 
 @dataclass(frozen=True)
 class UnitMnist:
-    """MNIST as float32 pixels in [0, 1], images flattened to 784 values."""
+    """MNIST for the chapters: test images as float32 in [0, 1], flattened to 784 values; the
+    training images as uint8 pixels, scaled to float32 only when asked.
 
-    x_train: np.ndarray
+    The models train on the uint8 pixels (:func:`trained`), so a chapter that needs no training
+    image as floats never holds the 0.19 GB float32 copy of the 60,000; ``x_train`` builds it (once)
+    and :meth:`train_images` scales only the rows asked for.
+    """
+
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
@@ -35,15 +40,39 @@ class UnitMnist:
     def is_full(self) -> bool:
         return self.dataset.is_full
 
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
+
+    @property
+    def pixels_train(self) -> np.ndarray:
+        """The training images as uint8 pixels 0-255, shape (n, 784) (a view, no copy)."""
+        return self.dataset.x_train.reshape(len(self.dataset.x_train), 784)
+
+    @property
+    def pixels_test(self) -> np.ndarray:
+        """The test images as uint8 pixels 0-255, shape (n, 784) (a view, no copy)."""
+        return self.dataset.x_test.reshape(len(self.dataset.x_test), 784)
+
+    @functools.cached_property
+    def x_train(self) -> np.ndarray:
+        """All training images as float32 in [0, 1], (n, 784), built on first use and kept."""
+        return to_unit_interval(self.dataset.x_train)
+
+    def train_images(self, rows=slice(None)) -> np.ndarray:
+        """The training images ``rows`` selects (a slice or integer indices) as float32 in [0, 1]."""
+        if "x_train" in self.__dict__:  # already scaled
+            return self.x_train[rows]
+        return to_unit_interval(self.dataset.x_train[rows])
+
 
 @functools.lru_cache(maxsize=2)
 def _unit_mnist(dataset: MnistDataset) -> UnitMnist:
-    return UnitMnist(to_unit_interval(dataset.x_train), dataset.y_train,
-                     to_unit_interval(dataset.x_test), dataset.y_test, dataset)
+    return UnitMnist(dataset.y_train, to_unit_interval(dataset.x_test), dataset.y_test, dataset)
 
 
 def unit_mnist(path=None) -> UnitMnist:
-    """Load MNIST (see :func:`vaelib.data.load_mnist_dataset`) scaled to [0, 1]."""
+    """Load MNIST (see :func:`vaelib.data.load_mnist_dataset`): test images scaled to [0, 1], training pixels as uint8."""
     return _unit_mnist(load_mnist_dataset(path))
 
 
@@ -55,10 +84,14 @@ def report_config(beta: float = 1.0, *, model: str = "vae", epochs: int = REPORT
 
 
 def trained(config: TrainConfig, *, n_train: int | None = None, data: UnitMnist | None = None) -> TrainResult:
-    """Train ``config`` on the first ``n_train`` training images (default: all) through the cache."""
+    """Train ``config`` on the first ``n_train`` training images (default: all) through the cache.
+
+    The model trains on the uint8 pixels (:attr:`UnitMnist.pixels_train`); the step scales them to
+    the same floats as ``x_train`` holds, and the cache key is the same for either form.
+    """
     data = unit_mnist() if data is None else data
-    x_train = data.x_train
+    x_train = data.pixels_train
     if n_train is not None:
         n_train = check_int("n_train", n_train, minimum=config.batch_size, maximum=len(x_train))
         x_train = x_train[:n_train]
-    return train(config, x_train, data.x_test)
+    return train(config, x_train, data.pixels_test)

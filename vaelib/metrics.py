@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from vaelib.checks import check_images, check_int, check_labels, check_real
+from vaelib.checks import check_images, check_int, check_labels, check_real, check_training_images
+from vaelib.data import unit_images
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib.latent import check_codes, code_moments, moment_matched_kl
 
@@ -155,16 +156,17 @@ def nearest_neighbour_distance(images, reference, *, chunk_size: int = 8192) -> 
     Shape (n,). A crude measure of how much a generated image looks like *some* real digit;
     blurry images sit at moderate distances from everything. The distances are computed in blocks
     of ``chunk_size`` reference images by at most 512 images, so memory stays near 35 MB of
-    temporaries however many images and references there are.
+    temporaries however many images and references there are. ``reference`` may be uint8 pixels
+    (scaled block by block, the same numbers as scaling it first).
     """
     images = check_images(images, name="images").astype(np.float64)
-    reference = check_images(reference, name="reference")
+    reference = check_training_images(reference, name="reference")
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     image_chunk = 512
     image_norms = np.sum(images**2, axis=1)
     best = np.full(len(images), np.inf)
     for start in range(0, len(reference), chunk_size):
-        block = reference[start:start + chunk_size].astype(np.float64)
+        block = unit_images(reference[start:start + chunk_size], name="reference").astype(np.float64)
         block_norms = np.sum(block**2, axis=1)
         for row in range(0, len(images), image_chunk):
             rows = slice(row, row + image_chunk)

@@ -1,6 +1,7 @@
 """Dense encoder/decoder builders, a plain autoencoder and the (beta-)VAE, in Keras 3 idioms.
 
-Images enter as float32 vectors of 784 pixels in [0, 1]. The decoder outputs one logit per
+Images enter as float32 vectors of 784 pixels in [0, 1] (training and evaluation by ``fit`` also
+take uint8 pixels 0-255, scaled inside the step by :func:`as_unit_interval`). The decoder outputs one logit per
 pixel; ``decode`` applies the sigmoid to give pixel means. Two reconstruction terms are
 offered, both summed over the 784 pixels of an image and averaged over the batch:
 
@@ -18,6 +19,7 @@ ELBO of eq. (2) and beta = 0 leaves an autoencoder with noise in its code.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from vaelib import noise
@@ -69,6 +71,19 @@ def build_decoder(latent_dim: int = 2, hidden_units=DEFAULT_HIDDEN_UNITS, *, nam
     return keras.Model(inputs, layers.Dense(IMAGE_SIZE, name="logits")(h), name=name)
 
 
+PIXEL_LEVELS = np.arange(256, dtype=np.float32) / np.float32(255.0)
+"""The 256 grey levels of a uint8 pixel in [0, 1], exactly as :func:`vaelib.data.to_unit_interval` scales them."""
+
+
+def as_unit_interval(x):
+    """uint8 pixels -> float32 in [0, 1] by looking up :data:`PIXEL_LEVELS` (the same numbers as
+    scaling beforehand); float images pass unchanged. The training and test steps call it, so a model
+    trains on uint8 pixels without a float32 copy of the training set."""
+    if keras.backend.standardize_dtype(x.dtype) == "uint8":
+        return ops.take(PIXEL_LEVELS, ops.cast(x, "int32"))
+    return x
+
+
 def reconstruction_loss(x, logits, likelihood: str = "squared_error"):
     """Per-image reconstruction loss, summed over pixels (see the module docstring)."""
     if likelihood == "squared_error":
@@ -104,7 +119,7 @@ class _TrackedModel(keras.Model):
     def train_step(self, data):
         import tensorflow as tf  # the TensorFlow backend's gradient tape
 
-        x = data[0] if isinstance(data, tuple) else data
+        x = as_unit_interval(data[0] if isinstance(data, tuple) else data)
         with tf.GradientTape() as tape:
             terms = self.loss_terms(x, training=True)
         gradients = tape.gradient(terms["loss"], self.trainable_weights)
@@ -112,7 +127,7 @@ class _TrackedModel(keras.Model):
         return self._update(terms)
 
     def test_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = as_unit_interval(data[0] if isinstance(data, tuple) else data)
         return self._update(self.loss_terms(x, training=False))
 
     def decode(self, z):

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from vaelib import cache, iwae
-from vaelib.checks import check_images, check_int, check_int_sequence, check_rng
+from vaelib.checks import check_images, check_int, check_int_sequence, check_rng, check_training_images
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib.train import TrainConfig, TrainResult, train
 
@@ -56,7 +56,8 @@ def bernoulli_config(latent_dim: int, epochs: int, hidden_units=(200, 200), *, s
 def train_bernoulli(config: TrainConfig, x_train, x_test, *, n_train: int | None = None) -> TrainResult:
     """Train ``config`` (cached) on the first ``n_train`` grey training images, binarized afresh at every step.
 
-    ``config`` must have ``likelihood="bernoulli"`` and ``binarize=True`` (:func:`bernoulli_config`).
+    ``config`` must have ``likelihood="bernoulli"`` and ``binarize=True`` (:func:`bernoulli_config`);
+    ``x_train`` holds uint8 pixels or floats in [0, 1] (as :func:`vaelib.train.train` takes them).
     The test images are binarized once (:func:`test_binarization`), so the history's ``test_*``
     entries are one-sample estimates of the negative ELBO on the same binary test set that
     :func:`evaluate_bounds` uses.
@@ -64,7 +65,7 @@ def train_bernoulli(config: TrainConfig, x_train, x_test, *, n_train: int | None
     if not isinstance(config, TrainConfig) or config.likelihood != "bernoulli" or not config.binarize:
         raise ValueError(f"config must be a TrainConfig with likelihood='bernoulli' and binarize=True "
                          f"(see bernoulli_config), got {config!r}")
-    x_train = check_images(x_train, name="x_train")
+    x_train = check_training_images(x_train, name="x_train")
     if n_train is not None:
         x_train = x_train[:check_int("n_train", n_train, minimum=config.batch_size, maximum=len(x_train))]
     return train(config, x_train, test_binarization(x_test))
@@ -119,11 +120,7 @@ def evaluate_bounds(result: TrainResult, x, *, n_samples: int, ks, seed: int = 0
                           cache.data_digest(x, *weights), cache.source_digest(*(package / n for n in _SOURCES)))
     directory = cache.writable_cache_dir(cache_dir) if use_cache else None
     if use_cache:
-        try:
-            stored = cache.read_entry(directory, key)
-        except cache.CacheCorruptError:
-            cache.discard_entry(directory, key)
-            stored = None
+        stored = cache.read_or_discard(directory, key, then="computing the bounds again")
         if stored is not None:
             arrays, metadata = stored
             b = arrays["bounds"]

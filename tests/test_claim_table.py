@@ -1,0 +1,89 @@
+"""vaelib.claim_table: the cache key, the stored records and the checks on what is passed in.
+
+The measurement itself runs in chapter 12 (nbval at the defaults, papermill at smoke scale, where
+the small models give new keys, so it is measured every time the library changes).
+"""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from vaelib import cache, claim_table, claims
+from vaelib.data import to_unit_interval
+from vaelib.train import TrainConfig, TrainResult
+
+
+def _result(beta=1.0, *, model="vae", latent="gaussian", seed=0, fill=0.0):
+    config = TrainConfig(model=model, beta=beta, latent=latent, seed=seed, epochs=2, snapshot_epochs=(1,))
+    snapshots = {e: [np.full((3, 2), fill + e, np.float32), np.zeros(2, np.float32)] for e in (1, 2)}
+    return TrainResult(config, {"loss": [2.0, 1.0]}, snapshots, 1.0, from_cache=True)
+
+
+@pytest.fixture
+def inputs(small_images):
+    runs = {b: _result(b) for b in (0.0, 1.0, 5.0, 50.0, 200.0, 500.0)}
+    family_runs = {"gaussian": [_result(seed=s) for s in range(3)], "laplace": _result(latent="laplace"),
+                   "uniform": _result(latent="uniform")}
+    classifier = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    x_train, x_test = small_images
+    rng = np.random.default_rng(0)
+    return dict(runs=runs, autoencoder=_result(model="ae"), classifier=classifier, family_runs=family_runs,
+                x_train=x_train, y_train=rng.integers(0, 10, len(x_train)), x_test=x_test,
+                y_test=rng.integers(0, 10, len(x_test)))
+
+
+def _key(inputs, seed=0):
+    return claim_table.claim_table_key(*inputs.values(), seed)
+
+
+def test_key_changes_with_weights_data_and_seed(inputs):
+    key = _key(inputs)
+    assert key == _key(inputs)
+    assert key != _key(inputs, seed=1)
+    changed = dict(inputs, runs={**inputs["runs"], 5.0: _result(5.0, fill=0.5)})
+    assert _key(changed) != key
+    changed = dict(inputs, family_runs=dict(inputs["family_runs"], uniform=_result(latent="uniform", fill=0.5)))
+    assert _key(changed) != key
+    changed = dict(inputs, x_test=np.clip(inputs["x_test"] + np.float32(1e-3), 0, 1))
+    assert _key(changed) != key
+    pixels = np.round(inputs["x_train"] * 255).astype(np.uint8)
+    assert _key(dict(inputs, x_train=pixels)) == _key(dict(inputs, x_train=to_unit_interval(pixels)))
+    classifier = inputs["classifier"]
+    classifier.set_weights([w + 1 for w in classifier.get_weights()])
+    assert _key(inputs) != key
+
+
+def test_cached_records_are_returned_without_measuring(inputs, tmp_path):
+    stored = [claims.Claim("k", "a claim", "§4.1", "06_ae_vs_vae", "1.0", "a rule", "reproduced", {"d": 1.5})]
+    records = json.loads(json.dumps(claim_table._records(stored)))
+    cache.write_entry(tmp_path, _key(inputs), {}, {"claims": records, "seconds": 3.0})
+    # the synthetic models could not be measured: a hit must not try
+    table = claim_table.measure_claim_table(*inputs.values(), seed=0, cache_dir=tmp_path)
+    assert table.from_cache and table.seconds == 3.0 and table.claims == stored
+
+
+def test_records_round_trip_numpy_values():
+    claim = claims.Claim("k", "a claim", "§4.2", "07_beta_effects", "2 of 3", "a rule", "inconclusive",
+                         {"by_beta": {0.0: np.float32(0.25), 5.0: np.int64(3)}, "holds": np.bool_(True),
+                          "series": np.array([1.0, 2.5]), "missing": None})
+    record = claim_table._records([claim])[0]
+    back = claim_table._from_records(json.loads(json.dumps([record])))[0]
+    assert back.values == {"by_beta": {"0.0": 0.25, "5.0": 3}, "holds": True, "series": [1.0, 2.5], "missing": None}
+    assert (back.key, back.verdict, back.measured) == (claim.key, claim.verdict, claim.measured)
+    with pytest.raises(TypeError, match="cannot be stored"):
+        claim_table._records([claims.Claim("k", "c", "s", "ch", "m", "r", "reproduced", {"bad": object()})])
+
+
+def test_bad_inputs_are_refused(inputs):
+    runs = dict(inputs["runs"])
+    del runs[200.0]
+    with pytest.raises(ValueError, match="every beta"):
+        claim_table.measure_claim_table(**dict(inputs, runs=runs))
+    with pytest.raises(ValueError, match="'gaussian'"):
+        claim_table.measure_claim_table(**dict(inputs, family_runs={**inputs["family_runs"], "gaussian": []}))
+    with pytest.raises(TypeError, match="TrainResult"):
+        claim_table.measure_claim_table(**dict(inputs, autoencoder="not a result"))
+    with pytest.raises(TypeError, match="use_cache"):
+        claim_table.measure_claim_table(**inputs, use_cache="yes")

@@ -1,0 +1,193 @@
+"""Every claim of the report's section 4, measured from the cached models at once (chapter 12).
+
+:func:`measure_claim_table` runs the measurements of chapters 06-11 with their arguments (the
+``measure_*`` functions of :mod:`vaelib.claims`, :mod:`vaelib.family_measures` and
+:mod:`vaelib.travel`) and returns the :class:`vaelib.claims.Claim` records in the table's order.
+The measurement takes half a minute and a few hundred megabytes, so the records are cached like a
+trained model: the key covers the weights of every model used, the classifier's, the data, the
+seed and the source of the whole package, so any change to what decides a verdict measures anew.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from vaelib import cache, claims, evaluate, family_measures, travel
+from vaelib.checks import check_images, check_int, check_labels, check_training_images
+from vaelib.data import images_digest, unit_images
+from vaelib.train import TrainResult
+
+CHAPTER_06_ONWARDS = ("closer", "normal", "narrower", "repeat", "far", "tv",
+                      "epoch1-shape", "epoch1-recon", "beta0-least-epoch1", "separation", "after5", "extreme",
+                      "beta0-nn", "beta0-least", "fig9", "fig9-kl", "share-0", "share-1", "share-5", "share-50",
+                      "beta0-recon", "beta0-match", "beat-recon", "improve", "beats-originals")
+"""The table's order up to figure 13; figure 14's claims (``travel-*``) and the closing paragraph's
+(``laplace``, ``uniform``) follow."""
+BETAS_FIGURES_5_8 = (0.0, 1.0, 5.0)
+BETA_LARGE = 50.0
+BETAS_EXTREME = (200.0, 500.0)
+BETAS_LOSS_SHARES = (0.0, 1.0, 5.0, 50.0)
+BETAS_FIGURE_14 = (0.0, 5.0)
+N_GAUSSIAN_SEEDS = 3
+N_HEAD = 10_000
+"""Training images held as floats: chapter 11's kNN reference codes (10,000) and chapter 10's
+nearest-neighbour search (its first 5,000)."""
+
+
+@dataclass(frozen=True)
+class ClaimTable:
+    """The measured claims in the table's order, how long measuring took and whether it was cached."""
+
+    claims: list[claims.Claim]
+    seconds: float
+    from_cache: bool
+
+
+def _needed_betas() -> set[float]:
+    return {*BETAS_FIGURES_5_8, BETA_LARGE, *BETAS_EXTREME, *BETAS_LOSS_SHARES, *BETAS_FIGURE_14}
+
+
+def _check_inputs(runs, autoencoder, family_runs):
+    if not isinstance(runs, Mapping) or not _needed_betas() <= set(runs):
+        raise ValueError(f"runs must map every beta in {sorted(_needed_betas())} to a TrainResult, "
+                         f"got keys {sorted(runs) if isinstance(runs, Mapping) else type(runs).__name__}")
+    gaussian = family_runs.get("gaussian") if isinstance(family_runs, Mapping) else None
+    if not isinstance(gaussian, Sequence) or len(gaussian) != N_GAUSSIAN_SEEDS or not {"laplace", "uniform"} <= set(family_runs):
+        raise ValueError(f"family_runs must hold 'gaussian' ({N_GAUSSIAN_SEEDS} TrainResults from consecutive seeds), "
+                         f"'laplace' and 'uniform', got {family_runs!r:.200}")
+    every = [*runs.values(), autoencoder, *gaussian, family_runs["laplace"], family_runs["uniform"]]
+    if not all(isinstance(r, TrainResult) for r in every):
+        raise TypeError("runs, autoencoder and family_runs must hold vaelib.train.TrainResult objects")
+    return every
+
+
+def _measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed) -> list[claims.Claim]:
+    # section 4.1, figures 2-4 (chapter 06)
+    aevsvae = claims.measure_ae_vs_vae(autoencoder.model(), runs[1.0].model(), x_test, y_test, seed=seed)
+    found = {c.key: c for c in claims.ae_vs_vae_claims(aevsvae)}
+    # section 4.2, figures 5-9 (chapter 07); one draw per image for the sampled error, which no claim uses
+    betas = list(BETAS_FIGURES_5_8)
+    beta_m = claims.measure_beta_effects(runs, x_train, y_train, x_test, y_test, betas=betas, beta_large=BETA_LARGE,
+                                         betas_extreme=list(BETAS_EXTREME), seed=seed, n_draws=1)
+    found.update({c.key: c for c in claims.beta_effects_claims(beta_m, betas=betas, beta_large=BETA_LARGE,
+                                                               betas_extreme=list(BETAS_EXTREME))})
+    first = min(runs[1.0].snapshots)
+    found["epoch1-recon"] = claims.claim_epoch1_reconstructions_alike({b: beta_m["rows"][b, first]["err_mu"]
+                                                                       for b in betas})
+    # figures 9-11 (chapter 08)
+    for b in BETAS_LOSS_SHARES:
+        found[f"share-{b:g}"] = claims.claim_kl_share_dynamics(runs[b].history, b, "unweighted")
+    found["fig9-kl"] = claims.claim_large_beta_kl_increases(runs[BETA_LARGE].history, BETA_LARGE)
+    # figures 5, 8 and 12-13 (chapter 09)
+    quality = claims.measure_sample_quality(classifier, {b: runs[b] for b in BETAS_LOSS_SHARES}, x_test, y_test,
+                                            seed=seed)
+    at = lambda epoch: {b: quality["results"][b, epoch] for b in BETAS_LOSS_SHARES}  # noqa: E731
+    found.update({c.key: c for c in claims.sample_quality_claims(at(quality["last_epoch"]))})
+    found["beta0-least-epoch1"] = claims.claim_beta0_samples_least_recognizable(at(first), epoch=first)
+    found["beta0-match"] = claims.claim_beta0_samples_match_reconstructions(at(quality["last_epoch"]))
+    found["beat-recon"] = claims.claim_samples_beat_reconstructions(at(quality["last_epoch"]))
+    # figure 14 (chapter 10): the report's reading of it as claims; chapters 10 and 11 use the first
+    # 5,000 and 10,000 training images, so only those are held as floats
+    x_head = unit_images(x_train[:N_HEAD], name="x_train")
+    travel_m = travel.measure_figure14({b: runs[b].model() for b in BETAS_FIGURE_14}, classifier, x_test, y_test,
+                                       x_head, seed=seed)
+    travel_claims = [claims.Claim(chapter="10_latent_travel", **c) for c in travel.figure14_claims(**travel_m["claim_inputs"])]
+    found.update({f"travel-{c.key}": c for c in travel_claims})
+    # the closing paragraph (chapter 11): Gaussian VAEs from three seeds, a Laplace and a uniform VAE
+    measure = lambda run: family_measures.family_measures(run, x_head, y_train[:len(x_head)], x_test, y_test,  # noqa: E731
+                                                          classifier, n_codes=len(x_head), seed=seed)
+    gaussian = [measure(r) for r in family_runs["gaussian"]]
+    found["laplace"] = claims.claim_laplace_same_results(measure(family_runs["laplace"]), gaussian)
+    found["uniform"] = claims.claim_uniform_usable(measure(family_runs["uniform"]))
+
+    order = [*CHAPTER_06_ONWARDS, *[f"travel-{c.key}" for c in travel_claims], "laplace", "uniform"]
+    if sorted(order) != sorted(found):
+        raise RuntimeError(f"the table's order and the measured claims differ: {sorted(set(order) ^ set(found))}")
+    return [found[key] for key in order]
+
+
+def _plain(value):
+    """A claim's values as JSON: NumPy scalars and arrays become numbers and lists; keys become strings."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"a claim value of type {type(value).__name__} cannot be stored: {value!r:.80}")
+
+
+def _records(found: list[claims.Claim]) -> list[dict]:
+    return [_plain(asdict(c)) for c in found]
+
+
+def _from_records(records: list[dict]) -> list[claims.Claim]:
+    return [claims.Claim(**record) for record in records]
+
+
+def claim_table_key(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed: int) -> str:
+    """The cache key: every model's weights, the classifier's, the data, the seed and the package source."""
+    every = _check_inputs(runs, autoencoder, family_runs)
+    model = classifier.model if isinstance(classifier, evaluate.Classifier) else classifier
+    weights = [w for r in every for epoch in sorted(r.snapshots) for w in r.snapshots[epoch]]
+    weights += [np.asarray(w) for w in model.get_weights()]
+    configs = {"runs": {f"{b:g}": r.config.as_dict() for b, r in sorted(runs.items())},
+               "autoencoder": autoencoder.config.as_dict(), "seed": seed,
+               "families": {name: [r.config.as_dict() for r in (family_runs[name] if name == "gaussian"
+                                                                 else [family_runs[name]])]
+                            for name in ("gaussian", "laplace", "uniform")}}
+    package = Path(__file__).parent
+    sources = sorted(package.glob("*.py")) + sorted((package / "plots").glob("*.py"))
+    data = images_digest(x_train, x_test) + cache.data_digest(y_train, y_test, *weights)
+    return cache.entry_key("claim_table", configs, data,
+                           cache.source_digest(*sources))
+
+
+def measure_claim_table(runs: Mapping[float, TrainResult], autoencoder: TrainResult, classifier,
+                        family_runs: Mapping, x_train, y_train, x_test, y_test, *, seed: int = 0,
+                        use_cache: bool = True, cache_dir=None) -> ClaimTable:
+    """Measure every claim of section 4 (through the cache).
+
+    Parameters
+    ----------
+    runs : beta -> TrainResult of the report's VAE, for beta in 0, 1, 5, 50, 200 and 500
+    autoencoder : TrainResult of the report's plain autoencoder
+    classifier : chapter 09's :class:`vaelib.evaluate.Classifier`
+    family_runs : ``{"gaussian": [three TrainResults from consecutive seeds], "laplace": ..., "uniform": ...}``
+        (chapter 11's beta = 1 models)
+    x_train, y_train, x_test, y_test : MNIST and its digits, as the chapters use them; ``x_train`` may be
+        uint8 pixels (then only its first :data:`N_HEAD` images are scaled, and only to measure)
+    seed : seeds every draw, as in chapters 06-11
+    use_cache : read and write the on-disk cache (default True); cache_dir overrides its location
+    """
+    seed = check_int("seed", seed, minimum=0)
+    if not isinstance(use_cache, bool):
+        raise TypeError(f"use_cache must be True or False, got {use_cache!r}")
+    x_train, x_test = check_training_images(x_train, name="x_train"), check_images(x_test, name="x_test")
+    y_train, y_test = check_labels(y_train, len(x_train), name="y_train"), check_labels(y_test, len(x_test), name="y_test")
+    key = claim_table_key(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed)
+    directory = cache.writable_cache_dir(cache_dir) if use_cache else None
+    if use_cache:
+        stored = cache.read_or_discard(directory, key, then="measuring again")
+        if stored is not None:
+            _, metadata = stored
+            return ClaimTable(_from_records(metadata["claims"]), metadata["seconds"], from_cache=True)
+    start = time.perf_counter()
+    records = _records(_measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed))
+    seconds = time.perf_counter() - start
+    if use_cache:
+        cache.write_entry(directory, key, {}, {"claims": records, "seconds": seconds})
+    # both paths return the records' round trip through JSON, so a cached table equals a fresh one
+    return ClaimTable(_from_records(json.loads(json.dumps(records))), seconds, from_cache=False)
