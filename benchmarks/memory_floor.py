@@ -69,7 +69,7 @@ def measure() -> dict:
 
         timed("one epoch of training on the 60,000 uint8 pixels (fit_model, as trained() passes them)", one_fit)
         timed("a second model trained the same way", one_fit)
-        timed("the training images scaled to float32 (UnitMnist.x_train, as chapter 07 uses them)",
+        timed("the training images scaled to float32 (UnitMnist.x_train, for a measure over all of them)",
               lambda: data.x_train)
     return {"steps": steps, "pid": os.getpid(), "n_train": data.n_train, "full_mnist": data.is_full}
 

@@ -171,7 +171,7 @@ def predict_proba(classifier, images, *, batch_size: int = 256) -> np.ndarray:
     ``classifier`` is a :class:`Classifier` or a keras model mapping (n, 784) to probabilities.
     ``batch_size`` bounds memory: the first convolution's output is batch_size x 26 x 26 x 32
     floats, and the compiled predict step keeps its buffers for each batch shape it has seen
-    (2048 images: the kernel grew 0.16-0.18 GB per shape; 256: about 0.03 GB; see
+    (2048 images: the kernel grew 0.18 GB per new shape; 256: 0.03-0.07 GB; see
     ``benchmarks/RESULTS.md``, notes). The probabilities do not depend on it.
     """
     model = classifier.model if isinstance(classifier, Classifier) else classifier
