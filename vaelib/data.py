@@ -485,7 +485,6 @@ def images_digest(*images, block_rows: int = 8192) -> str:
         array = check_training_images(array, name=f"images[{i}]")
         digest.update(f"{array.shape}float32".encode())
         for start in range(0, len(array), block_rows):
-            block = array[start:start + block_rows]
-            block = to_unit_interval(block) if block.dtype == MNIST_DTYPE else np.ascontiguousarray(block)
+            block = np.ascontiguousarray(unit_images(array[start:start + block_rows], name=f"images[{i}]"))
             digest.update(memoryview(block).cast("B"))
     return digest.hexdigest()

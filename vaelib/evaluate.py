@@ -27,7 +27,7 @@ import numpy as np
 
 from vaelib import cache
 from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real, check_training_images
-from vaelib.data import images_digest, to_unit_interval
+from vaelib.data import images_digest, unit_images
 
 N_CLASSES = 10
 STEPS_PER_EXECUTION = 16
@@ -149,7 +149,7 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
             model = config.build_model()
             model.set_weights([named[f"w{i}"] for i in range(len(named))])
             return Classifier(config, model, metadata["test_accuracy"], metadata["train_seconds"], from_cache=True)
-    x_train, x_test = (to_unit_interval(x) if x.dtype == np.uint8 else x for x in (x_train, x_test))
+    x_train, x_test = unit_images(x_train, name="x_train"), unit_images(x_test, name="x_test")
     keras.utils.set_random_seed(config.seed)
     model = config.build_model()
     start = time.perf_counter()
