@@ -159,11 +159,27 @@ def test_log_likelihood_bernoulli_matches_scipy_and_the_training_loss():
     assert np.isfinite(aevb.log_likelihood(np.ones((1, 3)), np.array([[1e4, -1e4, 0.0]]), "bernoulli")).all()
 
 
+@pytest.mark.parametrize("likelihood", ["squared_error", "bernoulli"])
+@pytest.mark.parametrize("x_shape, logits_shape", [((2500, 784), (2500, 784)), ((1, 1100, 20), (3, 1100, 20)),
+                                                   ((20,), (2100, 20))])
+def test_log_likelihood_in_blocks_equals_one_pass(monkeypatch, likelihood, x_shape, logits_shape):
+    """log_likelihood works in blocks of rows to bound its float64 temporaries; the numbers must not change."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(size=x_shape).astype(np.float32)
+    logits = rng.normal(scale=3.0, size=logits_shape).astype(np.float32)
+    blocked = aevb.log_likelihood(x, logits, likelihood)
+    monkeypatch.setattr(aevb, "_LIKELIHOOD_BLOCK_ROWS", 10**9)
+    one_pass = aevb.log_likelihood(x, logits, likelihood)
+    assert blocked.shape == np.broadcast_shapes(x_shape, logits_shape)[:-1]
+    np.testing.assert_array_equal(blocked, one_pass)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(likelihood="poisson"), ValueError, "likelihood must be one of 'squared_error', 'bernoulli'"),
     (dict(variance=0.0), ValueError, "variance must be > 0.0"),
     (dict(variance="1"), TypeError, "variance must be a real number"),
     (dict(logits=np.zeros((2, 10))), ValueError, "x and logits must have the same last axis"),
+    (dict(logits=np.zeros((3, 784))), ValueError, r"must broadcast against each other, got shapes \(2, 784\) and \(3, 784\)"),
 ])
 def test_bad_log_likelihood_arguments(kwargs, error, match):
     arguments = dict(x=np.zeros((2, 784)), logits=np.zeros((2, 784)))

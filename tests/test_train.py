@@ -135,6 +135,46 @@ def test_same_seed_gives_identical_history_in_fresh_processes(tmp_path):
     assert histories[0] == histories[1]
 
 
+def test_reused_compiled_model_trains_exactly_as_a_fresh_one(small_images):
+    """train() fits every configuration of one graph with one compiled model (vaelib.train._COMPILED_MODELS);
+    after other runs, an aborted one included, it must give bit for bit what a new model gives."""
+    import keras
+
+    from vaelib import train as train_module
+    from vaelib.train import fit_model
+
+    x_train, x_test = small_images
+    target = TrainConfig(beta=5.0, learning_rate=3e-3, seed=3, **SMALL)
+    with pytest.raises(TrainingDivergedError):
+        train(TrainConfig(hidden_units=(32,), epochs=2, batch_size=64, learning_rate=1e8), x_train, x_test,
+              use_cache=False)
+    train(TrainConfig(beta=0.5, seed=1, **SMALL), x_train, x_test, use_cache=False)
+    compiled = train_module._COMPILED_MODELS[target.graph_key()]
+    reused = train(target, x_train, x_test, use_cache=False)
+    assert train_module._COMPILED_MODELS[target.graph_key()] is compiled  # the run did reuse it
+
+    keras.utils.set_random_seed(target.seed)
+    fresh = target.build_model()
+    assert fresh is not compiled
+    history = fit_model(fresh, target, x_train, x_test).history
+    assert reused.history["train_loss"] == [float(np.float32(v)) for v in history["loss"]]
+    assert reused.history["test_kl"] == [float(np.float32(v)) for v in history["val_kl"]]
+    for a, b in zip(reused.snapshots[target.epochs], fresh.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert compiled.beta == 5.0 and float(compiled.optimizer.learning_rate) == pytest.approx(3e-3)
+
+
+@pytest.mark.parametrize("other, match", [
+    (dict(latent_dim=3), "variable shapes"),
+    (dict(latent="laplace"), "latent='laplace'"),
+    (dict(model="ae"), r"cannot load the state of Autoencoder .* into VAE"),
+])
+def test_loading_the_state_of_another_graph_is_refused(other, match):
+    base = dict(hidden_units=(8,), epochs=1)
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**base).build_model().load_initial_state(TrainConfig(**base, **other).build_model())
+
+
 def test_diverging_run_stops_with_an_error_naming_the_epoch(small_images):
     config = TrainConfig(hidden_units=(32,), epochs=5, batch_size=64, learning_rate=1e8)
     with pytest.raises(TrainingDivergedError, match=r"training diverged at epoch \d"):

@@ -55,6 +55,8 @@ __all__ = [
 SQUARED_ERROR_VARIANCE = 0.5
 #: Decoder rows evaluated at once by :func:`elbo_estimate` and :func:`reconstruction_moments`.
 _CHUNK_ROWS = 16384
+# Rows per block of log_likelihood's float64 temporaries (1,024 x 784 float64: 6.4 MB each).
+_LIKELIHOOD_BLOCK_ROWS = 1024
 #: Largest quadrature grid (points per image) :func:`reconstruction_moments` accepts.
 MAX_QUADRATURE_POINTS = 10_000
 
@@ -189,10 +191,28 @@ def log_likelihood(x, logits, likelihood: str = "squared_error", *, variance: fl
     """
     likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
     variance = check_real("variance", variance, minimum=0.0, inclusive_minimum=False)
-    x = np.asarray(x, dtype=np.float64)
-    logits = np.asarray(logits, dtype=np.float64)
+    x, logits = np.asarray(x), np.asarray(logits)
     if x.ndim == 0 or logits.ndim == 0 or x.shape[-1] != logits.shape[-1]:
         raise ValueError(f"x and logits must have the same last axis (pixels), got shapes {x.shape} and {logits.shape}")
+    try:
+        shape = np.broadcast_shapes(x.shape, logits.shape)
+    except ValueError:
+        raise ValueError(f"x and logits must broadcast against each other, got shapes {x.shape} and {logits.shape}") from None
+    x, logits = np.broadcast_to(x, shape), np.broadcast_to(logits, shape)
+    if len(shape) == 1:
+        return _log_likelihood_rows(x, logits, likelihood, variance)
+    # Blocks of rows: each row's sum is computed alone, so the numbers are those of one pass over
+    # everything, with float64 temporaries of a block instead of the whole array.
+    out = np.empty(shape[:-1])
+    for start in range(0, shape[0], _LIKELIHOOD_BLOCK_ROWS):
+        block = slice(start, start + _LIKELIHOOD_BLOCK_ROWS)
+        out[block] = _log_likelihood_rows(x[block], logits[block], likelihood, variance)
+    return out
+
+
+def _log_likelihood_rows(x, logits, likelihood: str, variance: float) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    logits = np.asarray(logits, dtype=np.float64)
     if likelihood == "squared_error":
         x_hat = 0.5 * (1.0 + np.tanh(0.5 * logits))  # sigmoid without overflow
         n_pixels = x.shape[-1]

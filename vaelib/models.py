@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers, ops
 
 from vaelib import noise
@@ -117,8 +118,6 @@ class _TrackedModel(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
-        import tensorflow as tf  # the TensorFlow backend's gradient tape
-
         x = as_unit_interval(data[0] if isinstance(data, tuple) else data)
         with tf.GradientTape() as tape:
             terms = self.loss_terms(x, training=True)
@@ -133,6 +132,22 @@ class _TrackedModel(keras.Model):
     def decode(self, z):
         """Pixel means sigmoid(decoder(z)) for latent points z, shape (n, 784)."""
         return ops.sigmoid(self.decoder(z))
+
+    def load_initial_state(self, other: "_TrackedModel") -> None:
+        """Make this compiled model train exactly as ``other`` (same class and graph, not yet trained)
+        would: copy its weights, noise-generator state, optimizer variables and KL weight.
+
+        :func:`vaelib.train.train` uses it to train several configurations with one compiled step.
+        """
+        if type(other) is not type(self) or [v.shape for v in other.variables] != [v.shape for v in self.variables]:
+            raise ValueError(f"cannot load the state of {type(other).__name__} (variable shapes "
+                             f"{[tuple(v.shape) for v in other.variables]}) into {type(self).__name__} (variable "
+                             f"shapes {[tuple(v.shape) for v in self.variables]}): they differ in graph")
+        other.optimizer.build(other.trainable_variables)  # Adam's zero moments and step count
+        if not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+        for target, source in zip(self.variables + self.optimizer.variables, other.variables + other.optimizer.variables):
+            target.assign(source)
 
 
 class Autoencoder(_TrackedModel):
@@ -173,7 +188,9 @@ class VAE(_TrackedModel):
                  binarize: bool = False, **kwargs):
         super().__init__(likelihood, **kwargs)
         self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
-        self.beta = check_beta(beta)
+        # A variable, not a constant of the compiled step, so one compiled model trains every beta
+        # (vaelib.train); a plain tf.Variable, so it is not one of the model's weights.
+        self._beta = tf.Variable(check_beta(beta), trainable=False, dtype="float32", name="beta")
         self.latent = check_choice("latent", latent, FAMILIES)
         if not isinstance(binarize, bool):
             raise TypeError(f"binarize must be True or False, got {binarize!r}")
@@ -183,6 +200,19 @@ class VAE(_TrackedModel):
         self.encoder = build_encoder(latent_dim, hidden_units, variational=True)
         self.decoder = build_decoder(latent_dim, hidden_units)
         self.noise = keras.random.SeedGenerator(None if seed is None else check_int("seed", seed, minimum=0))
+
+    @property
+    def beta(self) -> float:
+        """The KL weight of eq. (12)."""
+        return float(self._beta.numpy())
+
+    def load_initial_state(self, other: "VAE") -> None:
+        if isinstance(other, VAE) and (other.latent, other.likelihood, other.binarize) != (self.latent, self.likelihood, self.binarize):
+            raise ValueError(f"cannot load a VAE with latent={other.latent!r}, likelihood={other.likelihood!r}, "
+                             f"binarize={other.binarize!r} into one with latent={self.latent!r}, "
+                             f"likelihood={self.likelihood!r}, binarize={self.binarize!r}")
+        super().load_initial_state(other)
+        self._beta.assign(other._beta)
 
     def encode(self, x):
         """The encoder's two heads for q_phi(z|x): (mu, log_var) for the Gaussian, else the
@@ -207,7 +237,7 @@ class VAE(_TrackedModel):
         logits = self.decoder(z, training=training)
         reconstruction = ops.mean(reconstruction_loss(x, logits, self.likelihood))
         kl = ops.mean(kl_to_prior(self.latent, a, s))
-        beta_kl = self.beta * kl
+        beta_kl = self._beta * kl
         return {"loss": reconstruction + beta_kl, "reconstruction": reconstruction, "kl": kl, "beta_kl": beta_kl}
 
 
