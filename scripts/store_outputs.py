@@ -33,7 +33,10 @@ def store(path: Path) -> float:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         sys.exit(__doc__)
+    missing = [name for name in sys.argv[1:] if not (name.endswith(".ipynb") and Path(name).is_file())]
+    if missing:
+        sys.exit(f"not a notebook file: {', '.join(map(repr, missing))} (give paths of existing .ipynb files)")
     for name in sys.argv[1:]:
         print(f"{name}: executed and stored in {store(Path(name)):.1f} s", flush=True)
