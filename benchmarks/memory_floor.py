@@ -7,10 +7,11 @@ starts). The steps, in the order a chapter takes them: the scientific Python sta
 and Keras imported; MNIST loaded (:func:`vaelib.experiments.unit_mnist`: the training images stay
 uint8, the test images are scaled to float32); an untrained VAE of the report's shape run over the
 10,000 test images (what a warm chapter does with a cached model); one epoch of training through
-:func:`vaelib.train.train` (uncached) on the 60,000 uint8 training pixels (what a cold chapter does); a
-second model (another beta) trained the same way, which reuses the first one's compiled step; the training images scaled to float32 (what a chapter
-that measures against the whole training set holds). For each step: the resident set size after it, the peak while it ran (polled every
-0.02 s) and, after the imports, how much of the resident memory is file-backed (shared
+:func:`vaelib.train.train` (uncached) on the 60,000 uint8 training pixels (what a cold chapter
+does); a second model (another beta) trained the same way, which reuses the first one's compiled
+step; the training images scaled to float32 (what a chapter that measures against the whole
+training set holds). For each step: the resident set size after it, the peak while it ran (polled
+every 0.02 s) and, after the imports, how much of the resident memory is file-backed (shared
 library pages) rather than the process's own. 1 GB = 10^9 bytes.
 """
 
