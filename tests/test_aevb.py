@@ -241,6 +241,25 @@ def test_reconstruction_moments_agree_with_monte_carlo(small_images):
     assert np.all(np.abs(samples.var(axis=0, ddof=1) - variance) < 5 * se_var + 1e-2 * variance)
 
 
+def test_encode_and_decoder_logits_in_blocks_equal_one_pass(small_images, monkeypatch):
+    model = small_vae()
+    x = small_images[1][:50]
+    mu, log_var = (np.asarray(t, dtype=np.float64) for t in model.encode(x))
+    logits = np.asarray(model.decoder(mu.astype(np.float32)), dtype=np.float64)
+    monkeypatch.setattr(aevb, "_CHUNK_ROWS", 7)  # 50 rows: seven blocks, the last one short
+    blocked_mu, blocked_log_var = aevb.encode(model, x)
+    # a matrix product of 7 rows may take another CPU kernel than one of 50, which can round the
+    # float32 result differently in the last bit (2 of 100 values here): float32 rounding, 1e-6
+    np.testing.assert_allclose(blocked_mu, mu, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(blocked_log_var, log_var, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(aevb.decoder_logits(model, mu), logits, rtol=1e-6, atol=1e-6)
+    assert blocked_mu.dtype == logits.dtype == np.float64
+    with pytest.raises(ValueError, match=r"z must have shape \(n, 2\), got \(50, 3\)"):
+        aevb.decoder_logits(model, np.zeros((50, 3)))
+    with pytest.raises(TypeError, match="model must be a vaelib.models.VAE, got Autoencoder"):
+        aevb.encode(Autoencoder(2, (16,)), x)
+
+
 def test_bad_elbo_and_moment_arguments(small_images):
     model = small_vae()
     x = small_images[1][:4]

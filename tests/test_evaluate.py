@@ -209,3 +209,17 @@ def test_bad_classifier_inputs(labelled_blobs, cache_dir):
     with pytest.raises(ValueError, match=r"images must lie in \[0, 1\]"):
         evaluate.predict_proba(evaluate.ClassifierConfig().build_model(), x_test * 2)
     assert not _entries(cache_dir) if cache_dir.exists() else True  # nothing was trained or cached
+
+
+def test_classifier_trains_on_pixels_exactly_as_on_their_floats(labelled_blobs):
+    # the training step scales uint8 pixels itself: the same weights, bit for bit, with no float copy
+    from vaelib.data import to_unit_interval
+
+    x_train, y_train, x_test, y_test = labelled_blobs
+    pixels_train = np.round(x_train * 255).astype(np.uint8)
+    from_pixels = evaluate.train_classifier(pixels_train, y_train, x_test, y_test, **TINY, use_cache=False)
+    from_floats = evaluate.train_classifier(to_unit_interval(pixels_train), y_train, x_test, y_test, **TINY,
+                                            use_cache=False)
+    for a, b in zip(from_pixels.model.get_weights(), from_floats.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert from_pixels.test_accuracy == from_floats.test_accuracy

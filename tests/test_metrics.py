@@ -76,6 +76,21 @@ def test_squared_error_and_nearest_neighbour():
     assert got == pytest.approx(brute, rel=1e-6)
 
 
+def test_squared_error_in_blocks_equals_one_pass_and_one_image_broadcasts():
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0, 1, (50, 784)).astype(np.float32)
+    x_hat = rng.uniform(0, 1, (50, 784)).astype(np.float32)
+    one_pass = np.sum((x.astype(np.float64) - x_hat.astype(np.float64)) ** 2, axis=1)
+    np.testing.assert_array_equal(metrics.squared_error(x, x_hat, block_rows=7), one_pass)
+    np.testing.assert_array_equal(metrics.squared_error(x, x_hat), one_pass)
+    # one image against every row: the same numbers as repeating it
+    mean_image = x.mean(axis=0, keepdims=True, dtype=np.float64)
+    np.testing.assert_array_equal(metrics.squared_error(x, mean_image, block_rows=7),
+                                  metrics.squared_error(x, np.repeat(mean_image, len(x), axis=0)))
+    with pytest.raises(ValueError, match="block_rows must be >= 1, got 0"):
+        metrics.squared_error(x, x_hat, block_rows=0)
+
+
 class _LinearVAE:
     """A stand-in VAE: mu = first two pixels, fixed log-variance, decoder puts z back in place."""
 
@@ -138,7 +153,8 @@ def test_invalid_knn_arguments():
 
 
 def test_invalid_images_and_threshold():
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"x_hat must have the shape of x, \(2, 784\), or be one image \(1, 784\), "
+                                         r"got \(3, 784\)"):
         metrics.squared_error(np.zeros((2, 784), np.float32), np.zeros((3, 784), np.float32))
     with pytest.raises(TypeError, match="uint8|floats"):
         metrics.nearest_neighbour_distance(np.zeros((2, 784), np.uint8), np.zeros((3, 784), np.float32))

@@ -121,7 +121,7 @@ BAD_INPUTS = [
                                                                    _images(5)[:, :3], _labels(5), k=3),
      ValueError, r"train_codes and test_codes must have the same dimension, got 2 and 3"),
     ("reconstructions-mismatched", lambda t, m: metrics.squared_error(_images(4), _images(3)), ValueError,
-     r"x and x_hat must have the same shape, got \(4, 784\) and \(3, 784\)"),
+     r"x_hat must have the shape of x, \(4, 784\), or be one image \(1, 784\), got \(3, 784\)"),
     ("codes-empty", lambda t, m: metrics.covariance_isotropy(np.zeros((0, 2))), ValueError,
      r"z must have at least 2 rows and one column, got shape \(0, 2\)"),
     # unknown likelihood, model kind, latent family

@@ -3,6 +3,7 @@
 Data flows one way; each module imports only the ones listed before it::
 
     checks           argument validation shared by every public function
+    memory           hand freed C-heap memory back to the system after training and measuring
     data             load and verify MNIST (with a small offline fallback)
     gaussian         closed-form Gaussian KL (eq. 10), log-densities, reparameterization
     linear_gaussian  an exactly tractable latent-variable model (chapters 01, 03, 05)

@@ -21,6 +21,7 @@ import numpy as np
 from vaelib import cache, claims, evaluate, family_measures, travel
 from vaelib.checks import check_images, check_int, check_labels, check_training_images
 from vaelib.data import images_digest, unit_images
+from vaelib.memory import releases_free_memory
 from vaelib.train import TrainResult
 
 CHAPTER_06_ONWARDS = ("closer", "normal", "narrower", "repeat", "far", "tv",
@@ -155,6 +156,7 @@ def claim_table_key(runs, autoencoder, classifier, family_runs, x_train, y_train
                            cache.source_digest(*sources))
 
 
+@releases_free_memory
 def measure_claim_table(runs: Mapping[float, TrainResult], autoencoder: TrainResult, classifier,
                         family_runs: Mapping, x_train, y_train, x_test, y_test, *, seed: int = 0,
                         use_cache: bool = True, cache_dir=None) -> ClaimTable:

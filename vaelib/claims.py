@@ -65,6 +65,7 @@ import numpy as np
 from vaelib import dynamics, evaluate, family_measures, latent, metrics
 from vaelib.checks import check_beta, check_choice, check_images, check_int, check_labels, check_real, check_training_images
 from vaelib.data import unit_images
+from vaelib.memory import releases_free_memory
 
 __all__ = [
     "Claim", "VERDICTS", "unmeasured_claim", "claims_table", "verdict_counts",
@@ -325,6 +326,7 @@ def claim_prior_draws_represent(ae_tv: float, vae_tv: float) -> Claim:
         "AE <= VAE; inconclusive otherwise", verdict, {"ae_tv": ae_tv, "vae_tv": vae_tv})
 
 
+@releases_free_memory
 def measure_ae_vs_vae(ae, vae, x_test, y_test, *, seed: int = 0, digit_index: int = 0, n_repeats: int = 63,
                       n_prior: int = 5000, n_between: int = 1000) -> dict:
     """Everything chapter 06 measures about an autoencoder and a VAE, from one seeded generator.
@@ -569,6 +571,7 @@ def beta_effects_draws(seed: int, n_test: int, n_show: int = 16, n_prior: int = 
     return show, rng.standard_normal((n_prior, 2))
 
 
+@releases_free_memory
 def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, betas: Sequence[float],
                          beta_large: float, betas_extreme: Sequence[float], seed: int = 0, n_show: int = 16,
                          n_prior: int = 200, n_draws: int = 4, n_knn_reference: int = 10_000,
@@ -610,7 +613,7 @@ def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, 
     mean_image = x_train.sum(axis=0, keepdims=True, dtype=np.float64) / len(x_train)
     if x_train.dtype == np.uint8:
         mean_image /= 255.0
-    error_mean_image = float(metrics.squared_error(x_test, np.repeat(mean_image, len(x_test), axis=0)).mean())
+    error_mean_image = float(metrics.squared_error(x_test, mean_image).mean())
     nn_prior = {b: metrics.nearest_neighbour_distance(summary[b, last]["prior_images"], x_train) for b in betas}
     nn_recon = {b: metrics.nearest_neighbour_distance(summary[b, last]["reconstructions"], x_train) for b in betas}
     return {"show": show, "z_prior": z_prior, "snapshot_epochs": snapshot_epochs, "summary": summary, "rows": rows,
@@ -708,6 +711,7 @@ def claim_large_beta_kl_increases(history: Mapping, beta: float = 50.0) -> Claim
 _QUALITY = "09_sample_quality"
 
 
+@releases_free_memory
 def measure_sample_quality(classifier, runs: Mapping, x_test, y_test, *, seed: int = 0, n_recon: int = 1000,
                            n_samples: int = 1000, threshold: float = 0.9, test_probs=None) -> dict:
     """Chapter 09's measurements: eq. (13) and the other measures per beta and snapshot epoch.

@@ -14,6 +14,7 @@ import numpy as np
 
 from vaelib.checks import check_int
 from vaelib.data import MnistDataset, load_mnist_dataset, to_unit_interval
+from vaelib.memory import releases_free_memory
 from vaelib.train import TrainConfig, TrainResult, train
 
 REPORT_EPOCHS = 20
@@ -83,6 +84,7 @@ def report_config(beta: float = 1.0, *, model: str = "vae", epochs: int = REPORT
     return TrainConfig(model=model, beta=beta, epochs=epochs, snapshot_epochs=snapshots, **overrides)
 
 
+@releases_free_memory
 def trained(config: TrainConfig, *, n_train: int | None = None, data: UnitMnist | None = None) -> TrainResult:
     """Train ``config`` on the first ``n_train`` training images (default: all) through the cache.
 

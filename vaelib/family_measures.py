@@ -14,6 +14,7 @@ import numpy as np
 
 from vaelib import evaluate, families, metrics
 from vaelib.checks import check_images, check_int, check_real, check_rng
+from vaelib.memory import releases_free_memory
 from vaelib.models import check_vae
 
 HISTORY_MEASURES = ("test_loss", "test_reconstruction", "test_kl")
@@ -39,6 +40,7 @@ def decode_prior_samples(model, n: int, rng=None) -> np.ndarray:
     return np.asarray(model.decode(z), dtype=np.float32)
 
 
+@releases_free_memory
 def family_measures(result, x_train, y_train, x_test, y_test, classifier, *, n_prior: int = 2000,
                     n_codes: int = 10000, seed: int = 0) -> dict[str, float]:
     """Everything chapter 11 compares, for one trained VAE (a :class:`vaelib.train.TrainResult`).

@@ -26,6 +26,7 @@ import numpy as np
 from vaelib import cache, iwae
 from vaelib.checks import check_images, check_int, check_int_sequence, check_rng, check_training_images
 from vaelib.gaussian import gaussian_kl_numpy
+from vaelib.memory import releases_free_memory
 from vaelib.train import TrainConfig, TrainResult, train
 
 __all__ = ["binarize", "test_binarization", "bernoulli_config", "train_bernoulli",
@@ -53,6 +54,7 @@ def bernoulli_config(latent_dim: int, epochs: int, hidden_units=(200, 200), *, s
                        hidden_units=tuple(hidden_units), epochs=epochs, seed=seed)
 
 
+@releases_free_memory
 def train_bernoulli(config: TrainConfig, x_train, x_test, *, n_train: int | None = None) -> TrainResult:
     """Train ``config`` (cached) on the first ``n_train`` grey training images, binarized afresh at every step.
 
@@ -98,6 +100,7 @@ class BoundEvaluation:
 _SOURCES = ("iwae.py", "tightness.py", "gaussian.py", "models.py")
 
 
+@releases_free_memory
 def evaluate_bounds(result: TrainResult, x, *, n_samples: int, ks, seed: int = 0,
                     use_cache: bool = True, cache_dir=None) -> BoundEvaluation:
     """ELBO, reconstruction, KL and L_k (k in ``ks``, each <= n_samples) per image of ``x``.

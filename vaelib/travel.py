@@ -20,6 +20,7 @@ from scipy import spatial, stats
 from vaelib import evaluate, latent, metrics
 from vaelib.checks import check_images, check_int, check_labels, check_real
 from vaelib.latent import check_codes
+from vaelib.memory import releases_free_memory
 
 __all__ = [
     "gaussian_draws",
@@ -454,6 +455,7 @@ def figure14_claims(recognised_0: float, recognised_5: float, n_draws: int, entr
             for key, claim, measured, rule, verdict, values in rows]
 
 
+@releases_free_memory
 def measure_figure14(models, classifier, x_test, y_test, x_train, *, seed: int = 0, n_draws: int = 1000,
                      n_pairs: int = 300, n_steps: int = 21, n_reference: int = 5000, k: int = 15,
                      threshold: float = 0.9, mean: float = 1.0, std: float = 0.5) -> dict:
