@@ -241,13 +241,13 @@ def test_reconstruction_moments_agree_with_monte_carlo(small_images):
     assert np.all(np.abs(samples.var(axis=0, ddof=1) - variance) < 5 * se_var + 1e-2 * variance)
 
 
-def test_encode_and_decoder_logits_in_blocks_equal_one_pass(small_images, monkeypatch):
+def test_encoding_and_decoder_logits_in_blocks_equal_one_pass(small_images, monkeypatch):
     model = small_vae()
     x = small_images[1][:50]
     mu, log_var = (np.asarray(t, dtype=np.float64) for t in model.encode(x))
     logits = np.asarray(model.decoder(mu.astype(np.float32)), dtype=np.float64)
     monkeypatch.setattr(aevb, "_CHUNK_ROWS", 7)  # 50 rows: seven blocks, the last one short
-    blocked_mu, blocked_log_var = aevb.encode(model, x)
+    blocked_mu, blocked_log_var = aevb._encode(model, x)  # vaelib.metrics.encode_mean in blocks of _CHUNK_ROWS
     # a matrix product of 7 rows may take another CPU kernel than one of 50, which can round the
     # float32 result differently in the last bit (2 of 100 values here): float32 rounding, 1e-6
     np.testing.assert_allclose(blocked_mu, mu, rtol=1e-6, atol=1e-7)
@@ -257,7 +257,7 @@ def test_encode_and_decoder_logits_in_blocks_equal_one_pass(small_images, monkey
     with pytest.raises(ValueError, match=r"z must have shape \(n, 2\), got \(50, 3\)"):
         aevb.decoder_logits(model, np.zeros((50, 3)))
     with pytest.raises(TypeError, match="model must be a vaelib.models.VAE, got Autoencoder"):
-        aevb.encode(Autoencoder(2, (16,)), x)
+        aevb.decoder_logits(Autoencoder(2, (16,)), mu)
 
 
 def test_bad_elbo_and_moment_arguments(small_images):
