@@ -37,3 +37,35 @@ def test_decorator_releases_after_return_and_after_an_error(monkeypatch):
 def test_without_malloc_trim_nothing_happens(monkeypatch):
     monkeypatch.setattr(memory, "_malloc_trim", lambda: None)
     assert memory.release_free_memory() is False
+
+
+def test_in_blocks_stacks_arrays_and_tuples_like_one_call():
+    x = np.arange(50, dtype=np.float32).reshape(25, 2)
+    np.testing.assert_array_equal(memory.in_blocks(lambda a: a * 2.0, x, rows=4), x * 2.0)
+    first, second = memory.in_blocks(lambda a: (a[:, :1], a.sum(axis=1)), x, rows=7)
+    np.testing.assert_array_equal(first, x[:, :1])
+    np.testing.assert_array_equal(second, x.sum(axis=1))
+    seen = []
+    memory.in_blocks(lambda a: seen.append(len(a)) or a, x, rows=10)
+    assert seen == [10, 10, 5]
+    assert memory.in_blocks(lambda a: a, x).shape == (25, 2)  # fewer rows than EAGER_ROWS: one call
+
+
+def test_in_blocks_refuses_bad_rows_and_empty_inputs():
+    x = np.zeros((3, 2), np.float32)
+    with pytest.raises(ValueError, match="rows must be >= 1, got 0"):
+        memory.in_blocks(lambda a: a, x, rows=0)
+    with pytest.raises(ValueError, match="inputs must have at least one row"):
+        memory.in_blocks(lambda a: a, x[:0])
+
+
+def test_in_blocks_of_a_vae_equal_one_call_bit_for_bit():
+    from vaelib.models import VAE
+
+    vae = VAE(latent_dim=2)
+    x = np.random.default_rng(0).random((5000, 784), dtype=np.float32)
+    mu, log_var = memory.in_blocks(vae.encode, x)
+    whole_mu, whole_log_var = vae.encode(x)
+    np.testing.assert_array_equal(mu, np.asarray(whole_mu))
+    np.testing.assert_array_equal(log_var, np.asarray(whole_log_var))
+    np.testing.assert_array_equal(memory.in_blocks(vae.decode, mu), np.asarray(vae.decode(whole_mu)))

@@ -65,7 +65,7 @@ import numpy as np
 from vaelib import dynamics, evaluate, family_measures, latent, metrics
 from vaelib.checks import check_beta, check_choice, check_images, check_int, check_labels, check_real, check_training_images
 from vaelib.data import unit_images
-from vaelib.memory import releases_free_memory
+from vaelib.memory import in_blocks, releases_free_memory
 
 __all__ = [
     "Claim", "VERDICTS", "unmeasured_claim", "claims_table", "verdict_counts",
@@ -348,14 +348,14 @@ def measure_ae_vs_vae(ae, vae, x_test, y_test, *, seed: int = 0, digit_index: in
     n_prior = check_int("n_prior", n_prior, minimum=2)
     n_between = check_int("n_between", n_between, minimum=2, maximum=len(x_test))
     rng = np.random.default_rng(seed)
-    z_ae = np.asarray(ae.encode(x_test), dtype=np.float64)
-    mu, log_var = (np.asarray(a, dtype=np.float64) for a in vae.encode(x_test))
+    z_ae = in_blocks(ae.encode, x_test).astype(np.float64)
+    mu, log_var = metrics.encode_mean(vae, x_test)
     z_vae = mu + np.exp(0.5 * log_var) * rng.standard_normal(mu.shape)
     mu0, log_var0 = mu[digit_index], log_var[digit_index]
     draws = mu0 + np.exp(0.5 * log_var0) * rng.standard_normal((n_repeats, mu.shape[1]))
-    decoded = np.asarray(vae.decode(draws), dtype=np.float64)
+    decoded = in_blocks(vae.decode, draws).astype(np.float64)
     spread = latent.decoding_spread(decoded)
-    between = latent.decoding_spread(np.asarray(vae.decode(mu[:n_between]), dtype=np.float64))
+    between = latent.decoding_spread(in_blocks(vae.decode, mu[:n_between]).astype(np.float64))
     z_prior = rng.standard_normal((n_prior, mu.shape[1]))
     spaces = {name: latent.code_space_measures(z, z_prior, y_test) for name, z in
               (("ae", z_ae), ("vae", z_vae), ("mu", mu))}
@@ -741,9 +741,9 @@ def measure_sample_quality(classifier, runs: Mapping, x_test, y_test, *, seed: i
         final_kl[beta] = run.history["test_kl"][-1]
         for epoch in sorted(run.snapshots):
             vae = run.model(epoch)
-            mu, _ = vae.encode(x_recon)
-            recon = np.asarray(vae.decode(mu), dtype=np.float32)
-            samples = np.asarray(vae.decode(z_prior), dtype=np.float32)
+            mu, _ = in_blocks(vae.encode, x_recon)
+            recon = in_blocks(vae.decode, mu)
+            samples = in_blocks(vae.decode, z_prior)
             probs = evaluate.predict_proba(classifier, np.concatenate([recon, samples]))
             results[beta, epoch] = {
                 RECONSTRUCTIONS: evaluate.quality_measures(probs[:n_recon], test_probs, y_recon, threshold=threshold),

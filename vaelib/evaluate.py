@@ -17,6 +17,7 @@ configuration, a digest of the data, the source of this module and the library v
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from vaelib import cache
 from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real, check_training_images
@@ -181,14 +183,20 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
     return Classifier(config, model, accuracy, seconds, from_cache=False)
 
 
+@functools.partial(tf.function, reduce_retracing=True)
+def _probabilities(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
+    return model(images, training=False)
+
+
 def predict_proba(classifier, images, *, batch_size: int = 256) -> np.ndarray:
     """Class probabilities, shape (n, 10), float64, for images in [0, 1] ((n, 784) or (n, 28, 28)).
 
     ``classifier`` is a :class:`Classifier` or a keras model mapping (n, 784) to probabilities.
-    ``batch_size`` bounds memory: the first convolution's output is batch_size x 26 x 26 x 32
-    floats, and the compiled predict step keeps its buffers for each batch shape it has seen
-    (2048 images: the kernel grew 0.18 GB per new shape; 256: 0.03-0.07 GB; see
-    ``benchmarks/RESULTS.md``, notes). The probabilities do not depend on it.
+    The images go through the network in blocks of ``batch_size`` (the first convolution's output
+    is batch_size x 26 x 26 x 32 floats) by one traced function per model, not ``model.predict``:
+    ``predict`` kept about 0.015 GB for every call with a new image count (eight calls: 0.10 GB
+    more than this path) and took longer; the probabilities are the same bit for bit
+    (``benchmarks/LEVERS.md``). They do not depend on ``batch_size``.
     """
     model = classifier.model if isinstance(classifier, Classifier) else classifier
     if not isinstance(model, keras.Model):
@@ -196,8 +204,9 @@ def predict_proba(classifier, images, *, batch_size: int = 256) -> np.ndarray:
                         f"got {type(classifier).__name__}")
     images = check_images(images)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    probs = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float64)
-    return check_probabilities(probs)
+    blocks = [np.asarray(_probabilities(model, images[start:start + batch_size]), dtype=np.float64)
+              for start in range(0, len(images), batch_size)]
+    return check_probabilities(np.concatenate(blocks))
 
 
 def check_probabilities(probs, *, name: str = "probs") -> np.ndarray:

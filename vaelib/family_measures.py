@@ -14,7 +14,7 @@ import numpy as np
 
 from vaelib import evaluate, families, metrics
 from vaelib.checks import check_images, check_int, check_real, check_rng
-from vaelib.memory import releases_free_memory
+from vaelib.memory import EAGER_ROWS, in_blocks, releases_free_memory
 from vaelib.models import check_vae
 
 HISTORY_MEASURES = ("test_loss", "test_reconstruction", "test_kl")
@@ -23,13 +23,11 @@ HISTORY_MEASURES = ("test_loss", "test_reconstruction", "test_kl")
 SPREAD_FACTOR = 2.0
 
 
-def encode_centres(model, x, *, batch_size: int = 4096) -> np.ndarray:
+def encode_centres(model, x, *, batch_size: int = EAGER_ROWS) -> np.ndarray:
     """Centres of q_phi(z|x) (the mean; mu for the Gaussian), float64 of shape (n, latent_dim)."""
     model = check_vae(model)
     x = check_images(x)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    parts = [model.posterior_location(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-    return np.concatenate(parts).astype(np.float64)
+    return in_blocks(model.posterior_location, x, rows=batch_size).astype(np.float64)
 
 
 def decode_prior_samples(model, n: int, rng=None) -> np.ndarray:
@@ -37,7 +35,7 @@ def decode_prior_samples(model, n: int, rng=None) -> np.ndarray:
     model = check_vae(model)
     n = check_int("n", n, minimum=1)
     z = families.sample_prior(model.latent, n, model.latent_dim, check_rng(rng))
-    return np.asarray(model.decode(z), dtype=np.float32)
+    return in_blocks(model.decode, z).astype(np.float32)
 
 
 @releases_free_memory

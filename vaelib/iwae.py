@@ -33,6 +33,7 @@ import numpy as np
 
 from vaelib.checks import check_choice, check_images, check_int, check_rng
 from vaelib.linear_gaussian import LinearGaussianModel, _check_q, mvn_log_density
+from vaelib.metrics import encode_mean
 
 __all__ = [
     "ImageAverage",
@@ -151,7 +152,7 @@ def log_weights(model, x, n_samples: int, *, rng=None, likelihood: str | None = 
     likelihood = model.likelihood if likelihood is None else check_choice(
         "likelihood", likelihood, ("squared_error", "bernoulli"))
     rng = check_rng(rng)
-    mu, log_var = (np.asarray(a, dtype=np.float64) for a in model.encode(x))
+    mu, log_var = encode_mean(model, x)
     sigma = np.exp(0.5 * log_var)
     n_images, latent_dim = mu.shape
     # One random stream per image, consumed in order, so the draws (and the result) do not

@@ -10,6 +10,10 @@ next training then starts from a lower floor and peaks lower.
 :func:`release_free_memory` is called by :func:`vaelib.experiments.trained` after each model and
 by the other steps of the chapters that allocate most. It changes no result, only where freed
 memory lives, and does nothing where the C library has no ``malloc_trim`` (macOS, musl).
+
+A model called eagerly on n images keeps memory in proportion to the largest n it has seen
+(an encoder on 16,384 images: 0.27 GB for good; on 2,048: 0.02 GB; benchmarks/LEVERS.md), so
+the measures call models through :func:`in_blocks`, at most :data:`EAGER_ROWS` rows at a time.
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+
+import numpy as np
+
+from vaelib.checks import check_int
+
+# Rows per eager model call in :func:`in_blocks`: small enough that what a call keeps stays small,
+# large enough that the per-call overhead does not matter.
+EAGER_ROWS = 2048
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,3 +71,19 @@ def releases_free_memory(function):
             release_free_memory()
 
     return wrapper
+
+
+def in_blocks(function, inputs, *, rows: int = EAGER_ROWS):
+    """``function(inputs)`` computed ``rows`` input rows at a time and stacked as NumPy arrays.
+
+    ``function`` maps an array of n rows to an array of n rows, or to a tuple of such arrays (a
+    VAE's ``encode``); the result has the same structure. Row blocks change no value (the same
+    outputs as one call, bit for bit, for the book's models at 2,048 rows: tests/test_memory.py).
+    """
+    rows = check_int("rows", rows, minimum=1)
+    if len(inputs) == 0:
+        raise ValueError("inputs must have at least one row")
+    blocks = [function(inputs[start:start + rows]) for start in range(0, len(inputs), rows)]
+    if isinstance(blocks[0], (tuple, list)):
+        return tuple(np.concatenate([np.asarray(block[i]) for block in blocks]) for i in range(len(blocks[0])))
+    return np.concatenate([np.asarray(block) for block in blocks])

@@ -23,6 +23,7 @@ from vaelib.checks import check_images, check_int, check_labels, check_real, che
 from vaelib.data import unit_images
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib.latent import check_codes, code_moments, moment_matched_kl
+from vaelib.memory import EAGER_ROWS, in_blocks
 
 __all__ = [
     "encode_mean", "moment_kl_to_standard_normal", "covariance_isotropy", "active_dimensions",
@@ -31,20 +32,16 @@ __all__ = [
 ]
 
 
-def encode_mean(model, x, *, batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """Run a VAE's encoder on images ``x``: return (mu, log_var) of q_phi(z|x) as float64 arrays."""
+def encode_mean(model, x, *, batch_size: int = EAGER_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """Run a VAE's encoder on images ``x`` (``batch_size`` rows a call, :func:`vaelib.memory.in_blocks`):
+    return (mu, log_var) of q_phi(z|x) as float64 arrays."""
     x = check_images(x, name="x")
-    batch_size = check_int("batch_size", batch_size, minimum=1)
     if not hasattr(model, "encode"):
         raise TypeError(f"model must have an encode method (a vaelib VAE), got {type(model).__name__}")
-    mus, log_vars = [], []
-    for start in range(0, len(x), batch_size):
-        out = model.encode(x[start:start + batch_size])
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise TypeError("model.encode must return (mu, log_var): pass a VAE, not an autoencoder")
-        mus.append(np.asarray(out[0], dtype=np.float64))
-        log_vars.append(np.asarray(out[1], dtype=np.float64))
-    return np.concatenate(mus), np.concatenate(log_vars)
+    out = in_blocks(model.encode, x, rows=batch_size)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise TypeError("model.encode must return (mu, log_var): pass a VAE, not an autoencoder")
+    return out[0].astype(np.float64), out[1].astype(np.float64)
 
 
 def kl_per_image(mu, log_var) -> np.ndarray:

@@ -27,6 +27,7 @@ from vaelib import cache, iwae
 from vaelib.checks import check_images, check_int, check_int_sequence, check_rng, check_training_images
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib.memory import releases_free_memory
+from vaelib.metrics import encode_mean
 from vaelib.train import TrainConfig, TrainResult, train
 
 __all__ = ["binarize", "test_binarization", "bernoulli_config", "train_bernoulli",
@@ -133,7 +134,7 @@ def evaluate_bounds(result: TrainResult, x, *, n_samples: int, ks, seed: int = 0
     model = result.model()
     log_w, log_lik = iwae.log_weights(model, x, n_samples, rng=seed, return_log_likelihood=True)
     bounds = np.stack([iwae.iwae_from_log_weights(log_w, k) for k in ks], axis=1)
-    mu, log_var = (np.asarray(a, dtype=np.float64) for a in model.encode(x))
+    mu, log_var = encode_mean(model, x)
     kl = gaussian_kl_numpy(mu, log_var).astype(np.float64)
     seconds = time.perf_counter() - start
     evaluation = BoundEvaluation(ks, bounds, log_lik.mean(axis=1), kl, n_samples, seconds, from_cache=False)
