@@ -27,6 +27,7 @@ def encode_centres(model, x, *, batch_size: int = EAGER_ROWS) -> np.ndarray:
     """Centres of q_phi(z|x) (the mean; mu for the Gaussian), float64 of shape (n, latent_dim)."""
     model = check_vae(model)
     x = check_images(x)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     return in_blocks(model.posterior_location, x, rows=batch_size).astype(np.float64)
 
 

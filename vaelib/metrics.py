@@ -36,6 +36,7 @@ def encode_mean(model, x, *, batch_size: int = EAGER_ROWS) -> tuple[np.ndarray, 
     """Run a VAE's encoder on images ``x`` (``batch_size`` rows a call, :func:`vaelib.memory.in_blocks`):
     return (mu, log_var) of q_phi(z|x) as float64 arrays."""
     x = check_images(x, name="x")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     if not hasattr(model, "encode"):
         raise TypeError(f"model must have an encode method (a vaelib VAE), got {type(model).__name__}")
     out = in_blocks(model.encode, x, rows=batch_size)
