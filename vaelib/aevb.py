@@ -37,6 +37,7 @@ import tensorflow as tf
 from vaelib.checks import check_beta, check_choice, check_images, check_int, check_real, check_rng
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib import noise
+from vaelib.memory import EAGER_ROWS, in_blocks
 from vaelib.metrics import encode_mean
 from vaelib.models import LIKELIHOODS, METRIC_NAMES, VAE, check_vae, reconstruction_loss
 from vaelib.train import TrainConfig, fit_model
@@ -61,7 +62,7 @@ SQUARED_ERROR_VARIANCE = 0.5
 #: malloc_trim; 4,096: 0.07; 1,024: 0.02). The speed is the same; results agree to float32
 #: rounding (a small block can take another matrix kernel), and chapter 04's came out bit for bit
 #: the same at 2,048 as at 16,384 rows (benchmarks/LEVERS.md).
-_CHUNK_ROWS = 2048
+_CHUNK_ROWS = EAGER_ROWS
 # Rows per block of log_likelihood's float64 temporaries (1,024 x 784 float64: 6.4 MB each).
 _LIKELIHOOD_BLOCK_ROWS = 1024
 #: Largest quadrature grid (points per image) :func:`reconstruction_moments` accepts.
@@ -240,8 +241,7 @@ def decoder_logits(model, z) -> np.ndarray:
     z = np.asarray(z, dtype=np.float32)
     if z.ndim != 2 or z.shape[1] != model.latent_dim:
         raise ValueError(f"z must have shape (n, {model.latent_dim}), got {z.shape}")
-    return np.concatenate([np.asarray(model.decoder(z[start:start + _CHUNK_ROWS], training=False), dtype=np.float64)
-                           for start in range(0, len(z), _CHUNK_ROWS)])
+    return in_blocks(lambda block: model.decoder(block, training=False), z, rows=_CHUNK_ROWS).astype(np.float64)
 
 
 def _log_likelihood_at(model: VAE, x: np.ndarray, z: np.ndarray, likelihood: str) -> np.ndarray:

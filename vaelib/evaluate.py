@@ -30,7 +30,7 @@ import tensorflow as tf
 from vaelib import cache
 from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real, check_training_images
 from vaelib.data import images_digest, unit_images
-from vaelib.memory import releases_free_memory
+from vaelib.memory import in_blocks, releases_free_memory
 from vaelib.models import as_unit_interval
 
 N_CLASSES = 10
@@ -194,7 +194,7 @@ def predict_proba(classifier, images, *, batch_size: int = 256) -> np.ndarray:
     ``classifier`` is a :class:`Classifier` or a keras model mapping (n, 784) to probabilities.
     The images go through the network in blocks of ``batch_size`` (the first convolution's output
     is batch_size x 26 x 26 x 32 floats) by one traced function per model, not ``model.predict``:
-    ``predict`` kept about 0.015 GB for every call with a new image count (eight calls: 0.10 GB
+    ``predict`` kept about 0.015 GB for every call with a new image count (eight calls: 0.11 GB
     more than this path) and took longer; the probabilities are the same bit for bit
     (``benchmarks/LEVERS.md``). They do not depend on ``batch_size``.
     """
@@ -204,9 +204,8 @@ def predict_proba(classifier, images, *, batch_size: int = 256) -> np.ndarray:
                         f"got {type(classifier).__name__}")
     images = check_images(images)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    blocks = [np.asarray(_probabilities(model, images[start:start + batch_size]), dtype=np.float64)
-              for start in range(0, len(images), batch_size)]
-    return check_probabilities(np.concatenate(blocks))
+    probs = in_blocks(lambda block: _probabilities(model, block), images, rows=batch_size)
+    return check_probabilities(probs.astype(np.float64))
 
 
 def check_probabilities(probs, *, name: str = "probs") -> np.ndarray:

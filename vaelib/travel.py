@@ -20,7 +20,7 @@ from scipy import spatial, stats
 from vaelib import evaluate, latent, metrics
 from vaelib.checks import check_images, check_int, check_labels, check_real
 from vaelib.latent import check_codes
-from vaelib.memory import releases_free_memory
+from vaelib.memory import in_blocks, releases_free_memory
 
 __all__ = [
     "gaussian_draws",
@@ -190,8 +190,7 @@ def decode(model, z, *, batch_size: int = 4096) -> np.ndarray:
     if z.ndim < 1:
         raise ValueError(f"z must have shape (..., d), got a scalar {z!r}")
     flat = check_codes(z.reshape(-1, z.shape[-1]), name="z")
-    images = np.concatenate([np.asarray(model.decode(flat[s:s + batch_size].astype(np.float32)), dtype=np.float32)
-                             for s in range(0, len(flat), batch_size)])
+    images = in_blocks(model.decode, flat.astype(np.float32), rows=batch_size).astype(np.float32)
     return np.clip(images, 0.0, 1.0).reshape(*z.shape[:-1], images.shape[-1])
 
 
