@@ -11,7 +11,7 @@ from scipy import stats
 
 from vaelib import aevb
 from vaelib.gaussian import gaussian_kl_numpy
-from vaelib.models import Autoencoder, build_decoder, build_encoder, reconstruction_loss
+from vaelib.models import LIKELIHOODS, Autoencoder, build_decoder, build_encoder, reconstruction_loss
 from vaelib.train import TrainConfig
 
 SMALL = dict(hidden_units=(16,), batch_size=64, seed=3)
@@ -254,6 +254,11 @@ def test_encoding_and_decoder_logits_in_blocks_equal_one_pass(small_images, monk
     np.testing.assert_allclose(blocked_log_var, log_var, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(aevb.decoder_logits(model, mu), logits, rtol=1e-6, atol=1e-6)
     assert blocked_mu.dtype == logits.dtype == np.float64
+    for likelihood in LIKELIHOODS:  # log p(x | z = mu) block by block against one pass over the 50 images
+        np.testing.assert_allclose(aevb.log_likelihood_at_mean(model, x, likelihood),
+                                   aevb.log_likelihood(x, logits, likelihood), rtol=1e-6)
+    with pytest.raises(ValueError, match="likelihood must be one of"):
+        aevb.log_likelihood_at_mean(model, x, "poisson")
     with pytest.raises(ValueError, match=r"z must have shape \(n, 2\), got \(50, 3\)"):
         aevb.decoder_logits(model, np.zeros((50, 3)))
     with pytest.raises(TypeError, match="model must be a vaelib.models.VAE, got Autoencoder"):

@@ -36,6 +36,13 @@ STEPS_PER_EXECUTION = 32
 # which fuses the elementwise work that otherwise runs as separate kernels
 # (benchmarks/RESULTS.md: about 1.25x per epoch on this 2-core CPU).
 JIT_COMPILE = True
+# XLA compiles the step of the report's setting only (squared-error likelihood, Gaussian latent),
+# which the book trains dozens of times. The other graphs train one or two models each: the Laplace
+# and uniform VAEs (chapter 11) gain nothing from XLA (48 s either way for 20 epochs), the Bernoulli
+# VAEs (chapters 04, 13) 1.13-1.45x, but every compiled step stays in the kernel for good
+# (0.07-0.15 GB each) beside the report model's, which took those chapters over 1.5 GB; they run as
+# plain TensorFlow graphs (benchmarks/LEVERS.md, lever 15).
+XLA_SETTING = {"likelihood": "squared_error", "latent": "gaussian"}
 
 
 class TrainingDivergedError(RuntimeError):
@@ -103,9 +110,14 @@ class TrainConfig:
             model = VAE(self.latent_dim, self.hidden_units, self.beta, self.likelihood, seed=self.seed,
                         latent=self.latent, binarize=self.binarize)
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), steps_per_execution=STEPS_PER_EXECUTION,
-                      jit_compile=JIT_COMPILE)
+                      jit_compile=self.jit_compile)
         model.build((None, 784))
         return model
+
+    @property
+    def jit_compile(self) -> bool:
+        """Whether XLA compiles this configuration's training step (JIT_COMPILE and XLA_SETTING)."""
+        return JIT_COMPILE and all(getattr(self, name) == value for name, value in XLA_SETTING.items())
 
     def graph_key(self) -> tuple:
         """What decides the compiled training step: configurations that agree on it share one (see :func:`train`)."""
