@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 from scipy import stats
+from conftest import FLOAT32_REORDERED
 
 from vaelib import aevb
 from vaelib.gaussian import gaussian_kl_numpy
@@ -248,11 +249,10 @@ def test_encoding_and_decoder_logits_in_blocks_equal_one_pass(small_images, monk
     logits = np.asarray(model.decoder(mu.astype(np.float32)), dtype=np.float64)
     monkeypatch.setattr(aevb, "_CHUNK_ROWS", 7)  # 50 rows: seven blocks, the last one short
     blocked_mu, blocked_log_var = aevb._encode(model, x)  # vaelib.metrics.encode_mean in blocks of _CHUNK_ROWS
-    # a matrix product of 7 rows may take another CPU kernel than one of 50, which can round the
-    # float32 result differently in the last bit (2 of 100 values here): float32 rounding, 1e-6
-    np.testing.assert_allclose(blocked_mu, mu, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(blocked_log_var, log_var, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(aevb.decoder_logits(model, mu), logits, rtol=1e-6, atol=1e-6)
+    # a matrix product of 7 rows may take another CPU kernel than one of 50 (conftest)
+    np.testing.assert_allclose(blocked_mu, mu, **FLOAT32_REORDERED)
+    np.testing.assert_allclose(blocked_log_var, log_var, **FLOAT32_REORDERED)
+    np.testing.assert_allclose(aevb.decoder_logits(model, mu), logits, **FLOAT32_REORDERED)
     assert blocked_mu.dtype == logits.dtype == np.float64
     for likelihood in LIKELIHOODS:  # log p(x | z = mu) block by block against one pass over the 50 images
         np.testing.assert_allclose(aevb.log_likelihood_at_mean(model, x, likelihood),

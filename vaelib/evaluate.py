@@ -195,8 +195,9 @@ def predict_proba(classifier, images, *, batch_size: int = 256) -> np.ndarray:
     The images go through the network in blocks of ``batch_size`` (the first convolution's output
     is batch_size x 26 x 26 x 32 floats) by one traced function per model, not ``model.predict``:
     ``predict`` kept about 0.015 GB for every call with a new image count (eight calls: 0.11 GB
-    more than this path) and took longer; the probabilities are the same bit for bit
-    (``benchmarks/LEVERS.md``). They do not depend on ``batch_size``.
+    more than this path) and took longer; the probabilities are the same bit for bit at the same
+    block size (``benchmarks/LEVERS.md``). Another ``batch_size`` changes them by float32 rounding
+    at most (the CPU may pick another matrix kernel for another row count).
     """
     model = classifier.model if isinstance(classifier, Classifier) else classifier
     if not isinstance(model, keras.Model):

@@ -77,8 +77,9 @@ def in_blocks(function, inputs, *, rows: int = EAGER_ROWS):
     """``function(inputs)`` computed ``rows`` input rows at a time and stacked as NumPy arrays.
 
     ``function`` maps an array of n rows to an array of n rows, or to a tuple of such arrays (a
-    VAE's ``encode``); the result has the same structure. Row blocks change no value (the same
-    outputs as one call, bit for bit, for the book's models at 2,048 rows: tests/test_memory.py).
+    VAE's ``encode``); the result has the same structure: the block calls' outputs stacked, bit for
+    bit. Against one call over all rows, a float32 network may differ in the last bits, as the CPU
+    can pick another matrix-multiply kernel for another row count (tests/test_memory.py).
     """
     rows = check_int("rows", rows, minimum=1)
     if len(inputs) == 0:
