@@ -50,7 +50,8 @@ __all__ = [
 #: Latent points pushed through the decoder at once (rows of 784 float64 values: ~13 MB). A kernel
 #: keeps memory in proportion to its largest eager decoder call: 20 test images x 5,000 draws left
 #: 0.13 GB less resident at 2,048 rows than at 8,192, for about 20% more time and log weights
-#: equal to float32 rounding (bit for bit on the machine measured) (see vaelib.aevb._CHUNK_ROWS; benchmarks/LEVERS.md).
+#: equal to float32 rounding, bit for bit on the machine measured (see vaelib.aevb._CHUNK_ROWS;
+#: benchmarks/LEVERS.md).
 DEFAULT_CHUNK_ROWS = 2048
 SQUARED_ERROR_VARIANCE = 0.5  # as vaelib.aevb: -log p(x|z) = squared error + (D/2) log(pi)
 
