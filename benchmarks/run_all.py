@@ -8,8 +8,10 @@ training  vaelib's VAE training (XLA-compiled, as :func:`vaelib.train.train` fit
           every model trains one timed epoch, in turns, the first one rotating; medians over rounds.
 peak      the float32 matrix-multiply peak of this machine (large ``tf.matmul``, best of several,
           several sizes), a matmul probe timed *inside* every training round as well, the exact
-          FLOP count of the model's dense layers (``benchmarks/flops.py``) and the fraction of the
-          peak that vaelib's training reaches. (Without ``training``, the rounds time vaelib only.)
+          FLOP count of the model's dense layers (``benchmarks/flops.py``), the fraction of the
+          peak that vaelib's training reaches, and the ceiling the model's matrix shapes set (its
+          dense layers' products alone, at batch 128, timed in every round as well). (Without
+          ``training``, the rounds time vaelib only.)
 book      every chapter ``book/[0-9][0-9]_*.ipynb`` through papermill at its defaults, first with an
           empty model cache (``VAELIB_CACHE`` set to a fresh temporary folder; the user's cache is
           never touched), then again with that cache warm; the peak resident memory of each
@@ -212,9 +214,55 @@ class MatmulProbe:
         return rates
 
 
+class DenseProductsProbe:
+    """The training step's dense-layer matrix products alone, at its batch size: one epoch's steps,
+    each computing for every layer the forward product ``x W``, the weight gradient ``x^T dy`` and
+    (except for the data layer) the input gradient ``dy W^T``: exactly the operations that
+    ``flops.dense_training_flops`` counts, with no activation, loss, sampling, optimizer or input
+    pipeline. Each step moves the weights by a small multiple of their gradient, so that no product
+    can be hoisted out of the loop (XLA-compiled, as vaelib's step). Its rate is the ceiling that
+    the model's own matrix shapes put on the training step's FLOP rate."""
+
+    def __init__(self, shapes, batch_size: int, steps: int):
+        import tensorflow as tf
+
+        from flops import dense_training_flops
+
+        self.flops = batch_size * steps * dense_training_flops(shapes)
+        xs = [tf.random.stateless_uniform((batch_size, s.n_in), seed=(i, 1)) for i, s in enumerate(shapes)]
+        dys = [tf.random.stateless_normal((batch_size, s.n_out), seed=(i, 2)) for i, s in enumerate(shapes)]
+        self.weights = [0.05 * tf.random.stateless_normal((s.n_in, s.n_out), seed=(i, 3))
+                        for i, s in enumerate(shapes)]
+        input_gradients = [s.input_gradient for s in shapes]
+
+        def step(i, weights, total):
+            moved = []
+            for x, dy, w, input_gradient in zip(xs, dys, weights, input_gradients):
+                y = tf.matmul(x, w)  # forward
+                moved.append(w - 1e-6 * tf.matmul(x, dy + 1e-6 * y, transpose_a=True))  # weight gradient
+                if input_gradient:
+                    total += tf.reduce_sum(tf.matmul(dy, w, transpose_b=True))  # input gradient
+            return i + 1, moved, total
+
+        @tf.function(jit_compile=True)
+        def epoch(weights):
+            _, weights, total = tf.while_loop(lambda i, *_: i < steps, step, (0, weights, 0.0))
+            return total + tf.add_n([tf.reduce_sum(w) for w in weights])
+
+        self.epoch = epoch
+        float(self.epoch(self.weights))  # trace, compile and warm up
+
+    def time(self) -> float:
+        """GFLOP/s of one epoch's products."""
+        start = time.perf_counter()
+        float(self.epoch(self.weights))
+        return self.flops / (time.perf_counter() - start) / 1e9
+
+
 def run_training(x, settings, seed, *, training: bool, peak: bool) -> dict:
     """Interleaved rounds: each training member trains one timed epoch, and (with ``peak``) the
-    matmul probe runs, in turns, the first member rotating from round to round."""
+    matmul probe and the dense-products probe run, in turns, the first member rotating from round to
+    round."""
     import keras
 
     import bench_training as bt
@@ -247,6 +295,8 @@ def run_training(x, settings, seed, *, training: bool, peak: bool) -> dict:
         probe = MatmulProbe(probe_n)
         result["sweep"] = {str(n): rates for n, rates in sweep.items()}
         result["probe_n"], result["probe"] = probe_n, []
+        products = DenseProductsProbe(shapes, bt.BATCH_SIZE, -(-len(x) // bt.BATCH_SIZE))
+        result["products"] = []
     fits = {}
     for name, (_, factory) in members.items():
         fits[name] = factory(x, seed)
@@ -254,7 +304,7 @@ def run_training(x, settings, seed, *, training: bool, peak: bool) -> dict:
         fits[name](1, [timer])
         result["members"][name]["first"] = timer.seconds[0]
         log(f"  warm-up {name:>10}: first epoch {timer.seconds[0]:.2f} s")
-    order = list(members) + (["matmul"] if peak else [])
+    order = list(members) + (["matmul", "products"] if peak else [])
     loads = []
     for r in range(settings["rounds"]):
         loads.append(os.getloadavg()[0])
@@ -264,6 +314,10 @@ def run_training(x, settings, seed, *, training: bool, peak: bool) -> dict:
                 rates = probe.time(settings["probe_repeats"])
                 result["probe"].append(max(rates))
                 parts.append(f"matmul {max(rates):.0f} GFLOP/s")
+                continue
+            if name == "products":
+                result["products"].append(products.time())
+                parts.append(f"dense products alone {result['products'][-1]:.0f} GFLOP/s")
                 continue
             timer = bt.EpochTimer()
             history = fits[name](1, [timer])
@@ -305,6 +359,10 @@ def summarize_training(t: dict) -> dict:
         out["fraction"] = spread([f * n / s / peak for s in v])  # against the best matmul of the run
         out["fraction_paired"] = spread([f * n / s / (p * 1e9) for s, p in zip(v, t["probe"])])
         out["fraction_best_epoch"] = f * n / min(v) / peak
+        if t.get("products"):  # runs before this probe existed lack it
+            out["products_gflops"] = spread(t["products"])
+            out["products_fraction"] = spread([p * 1e9 / peak for p in t["products"]])
+            out["share_of_products"] = spread([f * n / s / (p * 1e9) for s, p in zip(v, t["products"])])
     return out
 
 
@@ -716,6 +774,15 @@ def render(data: dict, notes: str) -> str:
                   f"{ts['fraction']['max']:.1%}); each round against the probe of the same round: "
                   f"{_s(ts['fraction_paired'], '.1%')}; fastest epoch: {ts['fraction_best_epoch']:.1%}. "
                   f"Target >= 50%: {_met(verdict('peak_fraction', ts['fraction']['median']))}.", ""]
+        if "products_gflops" in ts:
+            lines += [f"The ceiling the model's matrix shapes set: its dense layers' products alone (forward, weight "
+                      f"and input gradients of every layer at batch {t['batch_size']}, one epoch's steps in one "
+                      "XLA-compiled loop, nothing else; `DenseProductsProbe` in `run_all.py`), timed in every round: "
+                      f"{_s(ts['products_gflops'], '.1f')} GFLOP/s = **{ts['products_fraction']['median']:.1%} of the "
+                      f"peak** ({ts['products_fraction']['min']:.1%} - {ts['products_fraction']['max']:.1%}). "
+                      "vaelib's training reaches, round by round, "
+                      f"**{ts['share_of_products']['median']:.0%} of this ceiling** "
+                      f"({ts['share_of_products']['min']:.0%} - {ts['share_of_products']['max']:.0%}).", ""]
     if b:
         bs = summarize_book(b)
         applies = None if b["quick"] or b.get("subset") else True
