@@ -59,6 +59,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
+from peak_memory import machine_busy_seconds, others_share  # noqa: E402 (a sibling module)
 from vaelib.gaussian import gaussian_kl, sample_gaussian  # noqa: E402
 from vaelib.models import _TrackedModel, build_decoder, reconstruction_loss  # noqa: E402
 from vaelib.train import JIT_COMPILE, STEPS_PER_EXECUTION, TrainConfig, fit_model  # noqa: E402
@@ -278,17 +279,6 @@ LEVERS = {
 }
 
 
-def machine_busy_seconds() -> float:
-    """CPU-seconds the whole machine has spent busy since boot (Linux /proc/stat), or NaN elsewhere."""
-    try:
-        with open("/proc/stat") as stat:
-            fields = [int(v) for v in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return float("nan")
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 class EpochTimer(keras.callbacks.Callback):
     """Per epoch: wall-clock seconds, this process's CPU seconds, and the share of the machine's
     CPU time that *other* processes used meanwhile (Keras syncs at the end of an epoch)."""
@@ -305,10 +295,9 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         wall = time.perf_counter() - self._start[0]
         cpu = time.process_time() - self._start[1]
-        others = machine_busy_seconds() - self._start[2] - cpu
         self.seconds.append(wall)
         self.cpu_seconds.append(cpu)
-        self.others.append(max(0.0, others) / (wall * (os.cpu_count() or 1)))
+        self.others.append(others_share(machine_busy_seconds() - self._start[2], cpu, wall))
 
 
 # ----------------------------------------------------------------------------------------------

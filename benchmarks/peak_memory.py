@@ -1,11 +1,14 @@
-"""Peak resident memory, polled in a thread: of this process, or of the processes it starts.
+"""Peak resident memory, polled in a thread: of this process, or of the processes it starts; and the
+CPU-time readings that tell whether other programs competed for the cores during a measurement.
 
-Used by ``run_all.py`` (a papermill kernel and its children: ``which="children"``) and by
-``memory_floor.py`` (its own process: ``which="self"``). 1 GB = 10^9 bytes.
+Used by ``run_all.py`` (a papermill kernel and its children: ``which="children"``), by
+``memory_floor.py`` (its own process: ``which="self"``) and by ``bench_training.py``.
+1 GB = 10^9 bytes.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 
 import psutil
@@ -59,3 +62,27 @@ class PeakMemory:
     def __exit__(self, *exc):
         self._stop.set()
         self.thread.join()
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds the whole machine has spent busy since boot (Linux /proc/stat), or NaN elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU-seconds of this process and of its children that have ended and been waited for (a
+    papermill kernel is, once its notebook is done)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def others_share(busy_seconds: float, own_seconds: float, wall_seconds: float) -> float:
+    """Share of the machine's CPU capacity that other programs used during ``wall_seconds``: busy
+    CPU-seconds of the whole machine minus this process tree's, over wall time x logical CPUs."""
+    return max(0.0, busy_seconds - own_seconds) / (wall_seconds * (os.cpu_count() or 1))

@@ -62,7 +62,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from peak_memory import PeakMemory  # noqa: E402 (a sibling module)
+from peak_memory import PeakMemory, machine_busy_seconds, others_share, own_cpu_seconds  # noqa: E402 (a sibling module)
 
 PARTS = ("training", "peak", "book", "scaling", "memory")
 N_TRAIN = 60_000
@@ -410,7 +410,7 @@ def run_book(quick: bool, only_chapters=None) -> dict:
                     peak = memory.take_window()
                     cells.append([cell_index, time.perf_counter() - t0, peak / GB, (peak - rss0) / GB])
 
-                start = time.perf_counter()
+                start, busy, own = time.perf_counter(), machine_busy_seconds(), own_cpu_seconds()
                 with PeakMemory() as memory:
                     try:
                         papermill.execute_notebook(chapter, out / f"{phase}_{chapter.name}",
@@ -421,14 +421,16 @@ def run_book(quick: bool, only_chapters=None) -> dict:
                     except Exception as error:  # keep measuring the other chapters, report the failure
                         status = f"FAILED: {type(error).__name__}: {str(error).strip().splitlines()[-1][:300]}"
                 seconds = time.perf_counter() - start
+                others = others_share(machine_busy_seconds() - busy, own_cpu_seconds() - own, seconds)
                 timed = cells
                 slowest = max(timed, key=lambda c: c[1], default=None)
                 biggest = max(timed, key=lambda c: c[3], default=None)
                 result["loads"].append(os.getloadavg()[0])
                 result["chapters"][chapter.name][phase] = {
-                    "seconds": seconds, "peak_gb": memory.peak / GB, "status": status, "cells": timed,
+                    "seconds": seconds, "peak_gb": memory.peak / GB, "status": status, "others": others, "cells": timed,
                     "slowest_cell": slowest, "largest_cell": biggest}
-                log(f"    {chapter.name:<32} {seconds:7.1f} s  peak RSS {memory.peak / GB:5.2f} GB  {status}"
+                log(f"    {chapter.name:<32} {seconds:7.1f} s  peak RSS {memory.peak / GB:5.2f} GB  "
+                    f"other programs {others:.0%}  {status}"
                     + (f"  (slowest cell {slowest[0]}: {slowest[1]:.1f} s; largest memory growth in cell "
                        f"{biggest[0]}: +{biggest[3]:.2f} GB to {biggest[2]:.2f} GB)" if timed else ""))
         entries = [p for p in cache.rglob("*") if p.is_file()]
@@ -488,6 +490,15 @@ def summarize_results_chapters(b: dict) -> dict | None:
             "over": sorted(name for name, c in chapters.items()
                            if max(c["cold"]["peak_gb"], c["warm"]["peak_gb"]) > TARGETS["results_peak_gb"][2]),
             "ok": ok}
+
+
+def book_others_share(b: dict) -> float | None:
+    """Share of the machine other programs used during the book part, weighted by the chapters'
+    seconds (None for runs made before it was measured)."""
+    runs = [r for c in b["chapters"].values() for r in c.values()]
+    if not runs or any("others" not in r for r in runs):
+        return None
+    return sum(r["others"] * r["seconds"] for r in runs) / sum(r["seconds"] for r in runs)
 
 
 def summarize_book(b: dict) -> dict:
@@ -712,9 +723,10 @@ def render(data: dict, notes: str) -> str:
                           "the throughputs, the matmul peak and so the fraction of peak are not representative "
                           "(contention slows the two-core matrix product more than the training step). Rerun on "
                           "an idle machine."]
-    if b and max(b.get("loads", [0.0])) > 1.5 * (info.get("logical_cpus") or 1):
-        lines += ["", f"**Warning:** the load average reached {max(b['loads']):.1f} during the book part "
-                      f"({b['date']}): other programs competed for the cores; its times are not representative."]
+    book_others = book_others_share(b) if b else None
+    if book_others is not None and book_others > BUSY:
+        lines += ["", f"**Warning:** other programs used {book_others:.0%} of the machine during the book part "
+                      f"({b['date']}; time-weighted over its chapters): its times are not representative."]
     disturbed = any("**Warning:**" in line for line in lines)
     lines += ["", "### Headline (for the README)", "",
               ("(Do not quote: measured while the machine was busy, see the warning above.) " if disturbed else "")
@@ -802,7 +814,13 @@ def render(data: dict, notes: str) -> str:
                      if w else "")(b.get("cached_work"))
                   + (f" Skipped (no smoke parameters): {', '.join(b['skipped'])}." if b.get("skipped") else "")
                   + (" Load average (1 min) at the start and after each chapter: "
-                     + ", ".join(f"{v:.1f}" for v in b["loads"]) + "." if b.get("loads") else ""), "",
+                     + ", ".join(f"{v:.1f}" for v in b["loads"]) + " (it counts the kernels' own threads too)."
+                     if b.get("loads") else "")
+                  + (lambda o: "" if o is None else
+                     f" Other programs' share of the machine (busy CPU time from /proc/stat minus this run's and its "
+                     f"kernels'), weighted by the chapters' seconds: {o:.1%}; largest for one chapter: "
+                     f"{max(r['others'] for c in b['chapters'].values() for r in c.values()):.1%}.")(book_others_share(b)),
+                  "",
                   "| chapter | cold cache, s | warm cache, s | peak memory cold, GB | peak memory warm, GB | "
                   "slowest cell (cold): index, s | cell whose peak memory grew most (cold): index, +GB to GB | status |",
                   "|---|---:|---:|---:|---:|---:|---:|---|"]
