@@ -274,7 +274,7 @@ def test_uniform_usable():
         claims.claim_uniform_usable({"active_dims": 1.0, "knn_accuracy": 1.5})
 
 
-def test_measure_beta_effects_gives_the_same_numbers_from_uint8_pixels():
+def _beta_effect_inputs():
     from vaelib.data import to_unit_interval
     from vaelib.train import TrainConfig, TrainResult
 
@@ -289,6 +289,14 @@ def test_measure_beta_effects_gives_the_same_numbers_from_uint8_pixels():
     results = {b: result(b) for b in (0.0, 1.0, 5.0, 50.0)}
     options = dict(betas=[0.0, 1.0], beta_large=5.0, betas_extreme=[50.0], n_show=4, n_prior=10, n_draws=1,
                    n_knn_reference=100)
+    return results, pixels, y_train, x_test, y_test, options
+
+
+def test_measure_beta_effects_gives_the_same_numbers_from_uint8_pixels():
+    from vaelib.data import to_unit_interval
+
+    results, pixels, y_train, x_test, y_test, options = _beta_effect_inputs()
+    options["use_cache"] = False  # both measured: pixels and their floats give one cache key
     from_pixels = claims.measure_beta_effects(results, pixels, y_train, x_test, y_test, **options)
     from_floats = claims.measure_beta_effects(results, to_unit_interval(pixels), y_train, x_test, y_test, **options)
     assert from_pixels["rows"] == from_floats["rows"]
@@ -297,3 +305,65 @@ def test_measure_beta_effects_gives_the_same_numbers_from_uint8_pixels():
             np.testing.assert_array_equal(from_pixels[key][beta], from_floats[key][beta])
     # the mean image: exact integer sums / 255 against float32 pixels summed in float64
     assert from_pixels["error_mean_image"] == pytest.approx(from_floats["error_mean_image"], rel=1e-6)
+
+
+def _assert_same_measures(a, b):
+    assert a.keys() == b.keys() and a["rows"] == b["rows"] and list(a["rows"]) == list(b["rows"])
+    assert a["snapshot_epochs"] == b["snapshot_epochs"] and a["error_mean_image"] == b["error_mean_image"]
+    assert all(type(v) is type(b["rows"][k][name]) for k, row in a["rows"].items() for name, v in row.items())
+    for name in ("show", "z_prior", "y_reference"):
+        np.testing.assert_array_equal(a[name], b[name])
+    assert a["summary"].keys() == b["summary"].keys()
+    for snapshot, fields in a["summary"].items():
+        assert fields.keys() == b["summary"][snapshot].keys()
+        for field, array in fields.items():
+            np.testing.assert_array_equal(array, b["summary"][snapshot][field])
+            assert array.dtype == b["summary"][snapshot][field].dtype
+    for kind in ("nn_prior", "nn_recon"):
+        assert a[kind].keys() == b[kind].keys()
+        for beta, distances in a[kind].items():
+            np.testing.assert_array_equal(distances, b[kind][beta])
+
+
+def test_measure_beta_effects_reads_back_what_it_measured(tmp_path, monkeypatch):
+    from vaelib import cache, metrics
+
+    results, pixels, y_train, x_test, y_test, options = _beta_effect_inputs()
+    measure = lambda **changes: claims.measure_beta_effects(results, pixels, y_train, x_test, y_test,  # noqa: E731
+                                                            **{**options, "cache_dir": tmp_path, **changes})
+    uncached = measure(use_cache=False)
+    assert not list(tmp_path.iterdir())
+    fresh = measure()
+    _assert_same_measures(fresh, uncached)
+    assert len(list(tmp_path.iterdir())) == 1
+
+    def must_not_measure(*args, **kwargs):
+        raise AssertionError("measured again although the result was cached")
+
+    real_summarise = metrics.summarise_vae
+    monkeypatch.setattr(metrics, "summarise_vae", must_not_measure)
+    _assert_same_measures(measure(), fresh)
+    with pytest.raises(AssertionError, match="measured again"):  # other arguments: another entry
+        measure(n_draws=2)
+    with pytest.raises(AssertionError, match="measured again"):  # other weights
+        changed = dict(results)
+        changed[50.0] = type(results[50.0])(results[50.0].config, {}, {e: [w + 1 for w in ws] for e, ws in
+                                                                       results[50.0].snapshots.items()}, 0.0, True)
+        claims.measure_beta_effects(changed, pixels, y_train, x_test, y_test, **options, cache_dir=tmp_path)
+
+    # a corrupt entry is reported, discarded and measured again, never used
+    entry = next(tmp_path.iterdir())
+    summary = entry / "summary.npz"
+    summary.write_bytes(summary.read_bytes()[:-10])
+    monkeypatch.setattr(metrics, "summarise_vae", real_summarise)
+    with pytest.warns(RuntimeWarning, match="measuring again"):
+        again = measure()
+    _assert_same_measures(again, fresh)
+    assert cache.read_entry(tmp_path, entry.name) is not None
+
+
+def test_cached_refuses_bad_use_cache(tmp_path):
+    from vaelib import cache
+
+    with pytest.raises(TypeError, match="use_cache must be True or False, got 'yes'"):
+        cache.cached("k", dict, encode=lambda r: ({}, r), decode=lambda a, m: m, use_cache="yes", cache_dir=tmp_path)

@@ -68,6 +68,36 @@ def entry_key(kind: str, config: dict, data: str, sources: str) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def package_source_digest() -> str:
+    """sha256 of every module of vaelib (``vaelib/*.py``, ``vaelib/plots/*.py``): the source part of a
+    cached measurement's key, so any change to the package measures anew."""
+    package = Path(__file__).parent
+    return source_digest(*sorted(package.glob("*.py")), *sorted((package / "plots").glob("*.py")))
+
+
+def cached(key: str, compute, *, encode, decode, use_cache: bool = True, cache_dir=None,
+           then: str = "measuring again") -> tuple[object, bool]:
+    """A result through the cache: ``(result, from_cache)``.
+
+    A verified entry ``key`` is returned as ``decode(arrays, metadata)``; otherwise ``compute()`` runs
+    and its result is stored as ``encode(result)``, a pair ``(arrays, metadata)`` for :func:`write_entry`.
+    Both paths return ``decode`` of the encoded form (metadata through JSON), so a cached result
+    equals a fresh one. ``use_cache=False`` neither reads nor writes; a corrupt entry is discarded
+    with a warning saying what happens ``then`` (:func:`read_or_discard`).
+    """
+    if not isinstance(use_cache, bool):
+        raise TypeError(f"use_cache must be True or False, got {use_cache!r}")
+    directory = writable_cache_dir(cache_dir) if use_cache else None
+    if use_cache:
+        stored = read_or_discard(directory, key, then=then)
+        if stored is not None:
+            return decode(*stored), True
+    arrays, metadata = encode(compute())
+    if use_cache:
+        write_entry(directory, key, arrays, metadata)
+    return decode(arrays, json.loads(json.dumps(metadata))), False
+
+
 def default_cache_dir() -> Path:
     """Where trained models are cached (see the module docstring)."""
     if os.environ.get("VAELIB_CACHE"):

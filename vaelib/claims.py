@@ -62,9 +62,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vaelib import dynamics, evaluate, family_measures, latent, metrics
+from vaelib import cache, dynamics, evaluate, family_measures, latent, metrics
 from vaelib.checks import check_beta, check_choice, check_images, check_int, check_labels, check_real, check_training_images
-from vaelib.data import unit_images
+from vaelib.data import images_digest, unit_images
 from vaelib.memory import in_blocks, releases_free_memory
 
 __all__ = [
@@ -575,7 +575,7 @@ def beta_effects_draws(seed: int, n_test: int, n_show: int = 16, n_prior: int = 
 def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, betas: Sequence[float],
                          beta_large: float, betas_extreme: Sequence[float], seed: int = 0, n_show: int = 16,
                          n_prior: int = 200, n_draws: int = 4, n_knn_reference: int = 10_000,
-                         k_neighbours: int = 15) -> dict:
+                         k_neighbours: int = 15, use_cache: bool = True, cache_dir=None) -> dict:
     """Everything chapter 07 measures, from cached training results (beta -> TrainResult).
 
     Summarises (:func:`vaelib.metrics.summarise_vae`) the snapshots the figures and claims use:
@@ -587,23 +587,50 @@ def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, 
     last epoch's decoded prior draws and reconstructions to their nearest training image).
     ``x_train`` may be uint8 pixels: then only its first ``n_knn_reference`` images are ever held
     as floats (the mean image and the nearest-neighbour search read the pixels).
+
+    The result is cached like a trained model (:func:`vaelib.cache.cached`; the key covers the
+    weights of the snapshots measured, the data, the arguments and vaelib's source), so a chapter run
+    again reads it instead of measuring again; ``use_cache=False`` measures without the cache.
     """
     x_train = check_training_images(x_train, name="x_train")
     x_test = check_images(x_test, name="x_test")
     y_train = check_labels(y_train, len(x_train), name="y_train")
     y_test = check_labels(y_test, len(x_test), name="y_test")
-    n_draws = check_int("n_draws", n_draws, minimum=1)
-    k_neighbours = check_int("k_neighbours", k_neighbours, minimum=1)
-    n_knn_reference = check_int("n_knn_reference", n_knn_reference, minimum=k_neighbours)
-    show, z_prior = beta_effects_draws(seed, len(x_test), n_show, n_prior)
-    x_reference, y_reference = unit_images(x_train[:n_knn_reference], name="x_train"), y_train[:n_knn_reference]
+    options = {"seed": check_int("seed", seed, minimum=0), "n_show": check_int("n_show", n_show, minimum=1),
+               "n_prior": check_int("n_prior", n_prior, minimum=1), "n_draws": check_int("n_draws", n_draws, minimum=1),
+               "k_neighbours": check_int("k_neighbours", k_neighbours, minimum=1)}
+    options["n_knn_reference"] = check_int("n_knn_reference", n_knn_reference, minimum=options["k_neighbours"])
+    betas, betas_extreme = [check_beta(b) for b in betas], [check_beta(b) for b in betas_extreme]
+    beta_large = check_beta(beta_large)
     snapshot_epochs = sorted(results[1.0].snapshots)
     first, last = snapshot_epochs[0], snapshot_epochs[-1]
     wanted = {(b, e) for b in betas for e in snapshot_epochs}
     wanted |= {(b, e) for b in (1.0, beta_large) for e in (first, last)}
     wanted |= {(b, last) for b in betas_extreme}
+    wanted = sorted(wanted)
+    configs = {f"{b:g}": results[b].config.as_dict() for b in sorted({b for b, _ in wanted})}
+    weights = [w for b, e in wanted for w in results[b].snapshots[e]]
+    key = cache.entry_key("beta_effects", {"models": configs, "snapshots": wanted, "betas": betas,
+                                           "beta_large": beta_large, "betas_extreme": betas_extreme, **options},
+                          images_digest(x_train, x_test) + cache.data_digest(y_train, y_test, *weights),
+                          cache.package_source_digest())
+
+    def measure() -> dict:
+        return _measure_beta_effects(results, wanted, snapshot_epochs, x_train, y_train, x_test, y_test, betas=betas,
+                                     **options)
+
+    measured, _ = cache.cached(key, measure, encode=_beta_effects_entry, decode=_beta_effects_from_entry,
+                               use_cache=use_cache, cache_dir=cache_dir)
+    return measured
+
+
+def _measure_beta_effects(results, wanted, snapshot_epochs, x_train, y_train, x_test, y_test, *, betas, seed, n_show,
+                          n_prior, n_draws, n_knn_reference, k_neighbours) -> dict:
+    show, z_prior = beta_effects_draws(seed, len(x_test), n_show, n_prior)
+    x_reference, y_reference = unit_images(x_train[:n_knn_reference], name="x_train"), y_train[:n_knn_reference]
+    last = snapshot_epochs[-1]
     summary = {(b, e): metrics.summarise_vae(results[b].model(e), x_test, x_reference, show=show, z_prior=z_prior,
-                                             n_draws=n_draws, seed=seed) for b, e in sorted(wanted)}
+                                             n_draws=n_draws, seed=seed) for b, e in wanted}
     rows = {(b, e): {"D_N": metrics.moment_kl_to_standard_normal(s["z"]), "round": metrics.covariance_isotropy(s["z"]),
                      "knn": metrics.knn_accuracy(s["z_reference"], y_reference, s["z"], y_test, k=k_neighbours),
                      "err_mu": float(s["error_at_mean"].mean()), "err_q": float(s["error_sampled"].mean()),
@@ -619,6 +646,37 @@ def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, 
     return {"show": show, "z_prior": z_prior, "snapshot_epochs": snapshot_epochs, "summary": summary, "rows": rows,
             "error_mean_image": error_mean_image, "nn_prior": nn_prior, "nn_recon": nn_recon,
             "y_reference": y_reference}
+
+
+_BETA_EFFECTS_ROW_TYPES = {"D_N": float, "round": float, "knn": float, "err_mu": float, "err_q": float, "kl": float,
+                           "active": int}
+
+
+def _beta_effects_entry(measured: Mapping) -> tuple[dict, dict]:
+    """:func:`measure_beta_effects`'s result as a cache entry: arrays by snapshot number, the rest as JSON."""
+    snapshots, betas = sorted(measured["summary"]), sorted(measured["nn_prior"])
+    arrays = {"draws": {name: measured[name] for name in ("show", "z_prior", "y_reference")},
+              "summary": {f"{i}.{name}": array for i, s in enumerate(snapshots)
+                          for name, array in measured["summary"][s].items()},
+              "nearest": {f"{kind}.{i}": measured[kind][b] for kind in ("nn_prior", "nn_recon") for i, b in enumerate(betas)}}
+    metadata = {"snapshots": [[float(b), int(e)] for b, e in snapshots], "betas": [float(b) for b in betas],
+                "rows": [{name: kind(measured["rows"][s][name]) for name, kind in _BETA_EFFECTS_ROW_TYPES.items()}
+                         for s in snapshots],
+                "snapshot_epochs": [int(e) for e in measured["snapshot_epochs"]],
+                "error_mean_image": float(measured["error_mean_image"])}
+    return arrays, metadata
+
+
+def _beta_effects_from_entry(arrays: Mapping, metadata: Mapping) -> dict:
+    snapshots = [(float(b), int(e)) for b, e in metadata["snapshots"]]
+    summary = {s: {} for s in snapshots}
+    for name, array in arrays["summary"].items():
+        i, field = name.split(".", 1)
+        summary[snapshots[int(i)]][field] = array
+    nearest = {kind: {b: arrays["nearest"][f"{kind}.{i}"] for i, b in enumerate(metadata["betas"])}
+               for kind in ("nn_prior", "nn_recon")}
+    return {**arrays["draws"], "snapshot_epochs": list(metadata["snapshot_epochs"]), "summary": summary,
+            "rows": dict(zip(snapshots, metadata["rows"])), "error_mean_image": metadata["error_mean_image"], **nearest}
 
 
 def beta_effects_claims(measures: Mapping, *, betas: Sequence[float], beta_large: float,

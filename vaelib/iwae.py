@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from vaelib.checks import check_choice, check_images, check_int, check_rng
-from vaelib.linear_gaussian import LinearGaussianModel, _check_q, mvn_log_density
+from vaelib.linear_gaussian import _check_q, mvn_log_density
 from vaelib.metrics import encode_mean
 
 __all__ = [

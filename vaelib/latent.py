@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy import spatial, stats
 
-from vaelib.checks import check_int, check_real
+from vaelib.checks import check_real
 
 __all__ = [
     "check_codes",

@@ -524,11 +524,15 @@ def measure_figure14(models, classifier, x_test, y_test, x_train, *, seed: int =
 
     pairs = sample_pairs(y_test, n_pairs, seed=seed)
     label_a, label_b = y_test[pairs[:, 0]], y_test[pairs[:, 1]]
-    kinds = {"pixel space": (None, interpolate(x_test[pairs[:, 0]], x_test[pairs[:, 1]], n_steps).astype(np.float32))}
-    for beta, model in models.items():
-        kinds[beta] = latent_interpolation(model, x_test[pairs[:, 0]], x_test[pairs[:, 1]], n_steps)
+
+    def paths():
+        # one kind of path at a time: the images of a kind (n_pairs x n_steps x 784) are built when needed
+        yield "pixel space", None, interpolate(x_test[pairs[:, 0]], x_test[pairs[:, 1]], n_steps).astype(np.float32)
+        for beta, model in models.items():
+            yield beta, *latent_interpolation(model, x_test[pairs[:, 0]], x_test[pairs[:, 1]], n_steps)
+
     along = {}
-    for kind, (z_paths, images) in kinds.items():
+    for kind, z_paths, images in paths():
         flat = images.reshape(-1, images.shape[-1])
         probs = evaluate.predict_proba(classifier, flat).reshape(len(pairs), n_steps, -1)
         distance = metrics.nearest_neighbour_distance(flat, x_reference).reshape(len(pairs), n_steps)
@@ -536,6 +540,7 @@ def measure_figure14(models, classifier, x_test, y_test, x_train, *, seed: int =
                        **path_class_summary(probs, label_a, label_b)}
         if z_paths is not None:
             along[kind]["agreement"] = path_label_agreement(z_paths, probs.argmax(axis=2), out["codes"][kind], y_test, k=k)
+        del images, flat  # freed before the next kind's images are built
     out["pairs"], out["along"] = pairs, along
     latent5 = along[5.0]
     out["claim_inputs"] = {
