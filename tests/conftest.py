@@ -36,3 +36,19 @@ def cache_dir(tmp_path, monkeypatch):
     path = tmp_path / "cache"
     monkeypatch.setenv("VAELIB_CACHE", str(path))
     return path
+
+
+@pytest.fixture
+def forbid(monkeypatch):
+    """``forbid(owner, name)``: from now on, calling ``owner.name`` fails the test with "ran again" (for
+    results that must come from the cache). Returns a function that puts the real one back."""
+    def replace(owner, name):
+        real = getattr(owner, name)
+
+        def ran_again(*args, **kwargs):
+            raise AssertionError(f"{name} ran again although its result was cached")
+
+        monkeypatch.setattr(owner, name, ran_again)
+        return lambda: monkeypatch.setattr(owner, name, real)
+
+    return replace

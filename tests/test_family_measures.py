@@ -31,7 +31,7 @@ def test_measures_of_a_small_model_of_every_family(family, images, classifier):
     x_train, y_train, x_test, y_test = images
     result = train(TrainConfig(latent=family, **SMALL), x_train, x_test, use_cache=False)
     measures = family_measures.family_measures(result, x_train, y_train, x_test, y_test, classifier,
-                                               n_prior=50, n_codes=100)
+                                               n_prior=50, n_codes=100, use_cache=False)
     assert measures["test_loss"] == pytest.approx(result.history["test_loss"][-1])
     assert measures["test_kl"] >= 0
     assert 0 <= measures["knn_accuracy"] <= 1 and measures["active_dims"] in (0, 1, 2)
@@ -45,6 +45,38 @@ def test_measures_of_a_small_model_of_every_family(family, images, classifier):
         assert np.all(np.abs(centres) < families.UNIFORM_PRIOR_HALF_WIDTH)
     samples = family_measures.decode_prior_samples(model, 7, np.random.default_rng(1))
     assert samples.shape == (7, 784) and np.all((samples >= 0) & (samples <= 1))
+
+
+def test_measures_are_read_back_as_measured(images, classifier, tmp_path, forbid):
+    from vaelib import cache, evaluate
+
+    x_train, y_train, x_test, y_test = images
+    result = train(TrainConfig(latent="laplace", **SMALL), x_train, x_test, use_cache=False)
+
+    def measure(scorer=classifier, **changes):
+        return family_measures.family_measures(result, x_train, y_train, x_test, y_test, scorer,
+                                               **{"n_prior": 50, "n_codes": 100, "cache_dir": tmp_path, **changes})
+
+    uncached = measure(use_cache=False)
+    assert not list(tmp_path.iterdir())
+    fresh = measure()
+    assert fresh == uncached and len(list(tmp_path.iterdir())) == 1
+
+    restore = forbid(evaluate, "predict_proba")
+    assert measure() == fresh
+    with pytest.raises(AssertionError, match="ran again"):  # another seed: another entry
+        measure(seed=1)
+    other = keras.models.clone_model(classifier)  # same architecture, other weights
+    other.set_weights([w + 0.01 for w in classifier.get_weights()])
+    with pytest.raises(AssertionError, match="ran again"):
+        measure(other)
+
+    # a corrupt entry is reported, discarded and measured again, never used
+    entry = next(tmp_path.iterdir())
+    (entry / cache.MANIFEST).write_text((entry / cache.MANIFEST).read_text().replace('"test_kl"', '"test_KL"'))
+    restore()
+    with pytest.warns(RuntimeWarning, match="measuring again"):
+        assert measure() == fresh
 
 
 def test_decoded_prior_samples_come_from_the_models_own_prior():

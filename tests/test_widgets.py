@@ -105,6 +105,45 @@ def test_explorer_views_cope_with_fewer_snapshots(results, explorer_inputs):
     np.testing.assert_allclose(view.prior_images, np.clip(decoded, 0, 1), atol=1e-6)
 
 
+def test_explorer_pngs_reads_back_what_it_rendered(results, explorer_inputs, pngs, tmp_path, forbid):
+    import matplotlib.pyplot as plt
+
+    x_test, labels, shown, z_prior = explorer_inputs
+    draw = lambda **changes: W.explorer_pngs(results, x_test, labels, shown, z_prior,  # noqa: E731
+                                             **{"cache_dir": tmp_path, **changes})
+    assert draw(use_cache=False) == pngs and not list(tmp_path.iterdir())
+    assert draw() == pngs and len(list(tmp_path.iterdir())) == 1
+
+    restore = forbid(W, "render_views")
+    assert draw() == pngs
+    with pytest.raises(AssertionError, match="ran again"):  # another resolution: another entry
+        draw(dpi=50)
+    other_style = {"axes.grid": not plt.rcParams["axes.grid"]}
+    with pytest.raises(AssertionError, match="ran again"), plt.rc_context(other_style):
+        draw()
+    with pytest.raises(AssertionError, match="ran again"):  # other weights
+        changed = {**results, 5.0: snapshot_result(5.0, (1, 2), seed=1)}
+        W.explorer_pngs(changed, x_test, labels, shown, z_prior, cache_dir=tmp_path)
+
+    # a corrupt entry is reported, discarded and rendered again, never used
+    entry = next(tmp_path.iterdir())
+    stored = entry / "pngs.npz"
+    stored.write_bytes(stored.read_bytes()[:-10])
+    restore()
+    with pytest.warns(RuntimeWarning, match="rendering again"):
+        assert draw() == pngs
+
+
+def test_explorer_pngs_bad_input(results, explorer_inputs):
+    x_test, labels, shown, z_prior = explorer_inputs
+    with pytest.raises(TypeError, match="results must be a non-empty mapping"):
+        W.explorer_pngs({}, x_test, labels, shown, z_prior, use_cache=False)
+    with pytest.raises(ValueError, match="labels"):
+        W.explorer_pngs(results, x_test, labels[:-1], shown, z_prior, use_cache=False)
+    with pytest.raises(ValueError, match="dpi"):
+        W.explorer_pngs(results, x_test, labels, shown, z_prior, dpi=5, use_cache=False)
+
+
 def test_latent_navigator_decodes_the_slider_point(vae):
     codes = np.random.default_rng(1).standard_normal((300, 2))
     navigator = W.latent_navigator(vae, codes, np.arange(300) % 10, limit=3.0)

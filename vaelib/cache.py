@@ -1,4 +1,6 @@
-"""An atomic, hash-verified on-disk store for trained models.
+"""An atomic, hash-verified on-disk store for trained models, and (through :func:`cached`) for what
+the chapters compute from them: chapter 07's measures and explorer views, chapter 11's measures,
+chapter 12's claim table.
 
 An entry is a directory ``<cache_dir>/<key>/`` holding NumPy ``.npz`` files (weights, no
 pickle) and ``manifest.json``, which lists every file's sha256 and carries a checksum of its

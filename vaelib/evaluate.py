@@ -183,6 +183,15 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
     return Classifier(config, model, accuracy, seconds, from_cache=False)
 
 
+def classifier_model(classifier) -> keras.Model:
+    """The keras network of a :class:`Classifier`, or ``classifier`` itself if it is a keras model."""
+    model = classifier.model if isinstance(classifier, Classifier) else classifier
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"classifier must be a vaelib.evaluate.Classifier or a keras.Model, "
+                        f"got {type(classifier).__name__}")
+    return model
+
+
 @functools.partial(tf.function, reduce_retracing=True)
 def _probabilities(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
     return model(images, training=False)
@@ -199,10 +208,7 @@ def predict_proba(classifier, images, *, batch_size: int = 256) -> np.ndarray:
     block size (``benchmarks/LEVERS.md``). Another ``batch_size`` changes them by float32 rounding
     at most (the CPU may pick another matrix kernel for another row count).
     """
-    model = classifier.model if isinstance(classifier, Classifier) else classifier
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"classifier must be a vaelib.evaluate.Classifier or a keras.Model, "
-                        f"got {type(classifier).__name__}")
+    model = classifier_model(classifier)
     images = check_images(images)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     probs = in_blocks(lambda block: _probabilities(model, block), images, rows=batch_size)

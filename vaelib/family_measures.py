@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vaelib import evaluate, families, metrics
-from vaelib.checks import check_images, check_int, check_real, check_rng
+from vaelib import cache, evaluate, families, metrics
+from vaelib.checks import check_images, check_int, check_labels, check_real, check_rng
+from vaelib.data import images_digest
 from vaelib.memory import EAGER_ROWS, in_blocks, releases_free_memory
 from vaelib.models import check_vae
 
@@ -39,9 +40,8 @@ def decode_prior_samples(model, n: int, rng=None) -> np.ndarray:
     return in_blocks(model.decode, z).astype(np.float32)
 
 
-@releases_free_memory
 def family_measures(result, x_train, y_train, x_test, y_test, classifier, *, n_prior: int = 2000,
-                    n_codes: int = 10000, seed: int = 0) -> dict[str, float]:
+                    n_codes: int = 10000, seed: int = 0, use_cache: bool = True, cache_dir=None) -> dict[str, float]:
     """Everything chapter 11 compares, for one trained VAE (a :class:`vaelib.train.TrainResult`).
 
     Returns the last epoch's test loss, reconstruction and KL terms; the number of active
@@ -49,15 +49,39 @@ def family_measures(result, x_train, y_train, x_test, y_test, classifier, *, n_p
     test codes labelled from the first ``n_codes`` training codes; and, for ``n_prior`` decoded
     prior samples, eq. 13's confidence ratio against the test images (with its standard error),
     the fraction classified with confidence > 0.9 and the entropy (bits) of their predicted digits.
+
+    Cached (:func:`vaelib.cache.cached`; the key covers the model's last weights and history, the
+    classifier's weights, the images used, the arguments and vaelib's source); ``use_cache=False``
+    measures without the cache.
     """
     model = check_vae(result.model())
     n_prior = check_int("n_prior", n_prior, minimum=2)
     n_codes = check_int("n_codes", n_codes, minimum=15, maximum=len(x_train))
-    measures = {name: float(result.history[name][-1]) for name in HISTORY_MEASURES}
+    seed = check_int("seed", seed, minimum=0)
+    x_codes, x_test = x_train[:n_codes], check_images(x_test, name="x_test")
+    y_codes = check_labels(np.asarray(y_train)[:n_codes], n_codes, name="y_train")
+    y_test = check_labels(y_test, len(x_test), name="y_test")
+    history = {name: float(result.history[name][-1]) for name in HISTORY_MEASURES}
+    weights = [np.asarray(w) for w in model.get_weights() + evaluate.classifier_model(classifier).get_weights()]
+    key = cache.entry_key("family_measures", {"model": result.config.as_dict(), "history": history,
+                                              "n_prior": n_prior, "n_codes": n_codes, "seed": seed},
+                          images_digest(x_codes, x_test) + cache.data_digest(y_codes, y_test, *weights),
+                          cache.package_source_digest())
+
+    def measure() -> dict[str, float]:
+        return _family_measures(model, history, x_codes, y_codes, x_test, y_test, classifier, n_prior=n_prior, seed=seed)
+
+    measures, _ = cache.cached(key, measure, encode=lambda m: ({}, m), decode=lambda _arrays, m: dict(m),
+                               use_cache=use_cache, cache_dir=cache_dir)
+    return measures
+
+
+@releases_free_memory
+def _family_measures(model, history, x_codes, y_codes, x_test, y_test, classifier, *, n_prior, seed) -> dict[str, float]:
+    measures = dict(history)
     test_codes = encode_centres(model, x_test)
     measures["active_dims"] = float(metrics.active_dimensions(test_codes)[1])
-    measures["knn_accuracy"] = metrics.knn_accuracy(encode_centres(model, x_train[:n_codes]), y_train[:n_codes],
-                                                    test_codes, y_test)
+    measures["knn_accuracy"] = metrics.knn_accuracy(encode_centres(model, x_codes), y_codes, test_codes, y_test)
     samples = decode_prior_samples(model, n_prior, np.random.default_rng(seed))
     quality = evaluate.quality_measures(evaluate.predict_proba(classifier, samples),
                                         evaluate.predict_proba(classifier, x_test))

@@ -16,16 +16,19 @@ what it shows as NumPy arrays (``decoded``, ``draws``...) so tests compare it wi
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import ipywidgets as widgets
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import PIL
 from PIL import Image as PILImage
 
-from vaelib import latent
+from vaelib import cache, latent
 from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real
 from vaelib.metrics import encode_mean
 from vaelib.models import check_vae
@@ -33,8 +36,8 @@ from vaelib.plots.images import image_grid
 from vaelib.plots.latent import latent_scatter
 
 __all__ = ["BETA_EXPLORER_BETAS", "SnapshotView", "snapshot_view", "explorer_views", "view_figure", "render_views",
-           "figure_png", "digit_png", "BetaExplorer", "beta_explorer", "LatentNavigator", "latent_navigator",
-           "ReconstructionSampler", "reconstruction_sampler"]
+           "style_digest", "explorer_pngs", "figure_png", "digit_png", "BetaExplorer", "beta_explorer",
+           "LatentNavigator", "latent_navigator", "ReconstructionSampler", "reconstruction_sampler"]
 
 BETA_EXPLORER_BETAS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0, 200.0, 500.0)
 VIEW_DPI = 64
@@ -89,14 +92,18 @@ def snapshot_view(model, x_scatter, x_shown, z_prior, *, seed: int = 0) -> Snaps
     return SnapshotView(z, recon, np.clip(_decode(model, latent.check_codes(z_prior, name="z_prior", dim=2)), 0, 1))
 
 
+def _check_results(results) -> None:
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError(f"results must be a non-empty mapping beta -> TrainResult, got {type(results).__name__}")
+
+
 def explorer_views(results, x_scatter, x_shown, z_prior, *, seed: int = 0) -> dict:
     """Views of every snapshot epoch that all ``results`` (mapping beta -> TrainResult) share.
 
     Returns a dict ``(beta, epoch) -> SnapshotView``. Models with fewer snapshots (a short smoke run)
     simply give fewer epochs.
     """
-    if not isinstance(results, Mapping) or not results:
-        raise TypeError(f"results must be a non-empty mapping beta -> TrainResult, got {type(results).__name__}")
+    _check_results(results)
     epochs = sorted(set.intersection(*(set(r.snapshots) for r in results.values())))
     views = {}
     for beta, result in sorted(results.items()):
@@ -130,6 +137,51 @@ def render_views(views: Mapping, labels, originals, *, dpi: int = VIEW_DPI) -> d
     """PNG bytes of :func:`view_figure` for every ``(beta, epoch)`` of ``views``."""
     return {(b, e): figure_png(view_figure(v, labels, originals, title=f"β = {b:g}, after epoch {e}"), dpi=dpi)
             for (b, e), v in views.items()}
+
+
+def style_digest() -> str:
+    """sha256 of every matplotlib rcParam that can change a saved figure (not the backend's), so a
+    cached view is rendered again when the book's style, or a reader's, changes."""
+    ignored = ("backend", "backend_fallback", "interactive")
+    settings = sorted((name, repr(value)) for name, value in matplotlib.rcParams.items() if name not in ignored)
+    return hashlib.sha256(repr(settings).encode()).hexdigest()
+
+
+def explorer_pngs(results, x_scatter, labels, x_shown, z_prior, *, seed: int = 0, dpi: int = VIEW_DPI,
+                  use_cache: bool = True, cache_dir=None) -> dict:
+    """:func:`render_views` of :func:`explorer_views`, through the on-disk cache (:func:`vaelib.cache.cached`).
+
+    The key covers every snapshot's weights, the images, labels and prior draws, ``seed``, ``dpi``, the
+    rcParams (:func:`style_digest`), the matplotlib and Pillow versions and vaelib's source, so a
+    chapter run again reads the PNGs instead of drawing them again. ``use_cache=False`` renders
+    without the cache. Returns a dict ``(beta, epoch) -> PNG bytes``.
+    """
+    _check_results(results)
+    seed, dpi = check_int("seed", seed, minimum=0), check_int("dpi", dpi, minimum=10, maximum=600)
+    x_scatter, x_shown = check_images(x_scatter, name="x_scatter"), check_images(x_shown, name="x_shown")
+    labels = check_labels(labels, len(x_scatter), name="labels")
+    z_prior = latent.check_codes(z_prior, name="z_prior", dim=2)
+    ordered = sorted((float(b), r) for b, r in results.items())
+    weights = [w for _, r in ordered for e in sorted(r.snapshots) for w in r.snapshots[e]]
+    config = {"models": {f"{b:g}": r.config.as_dict() for b, r in ordered}, "seed": seed, "dpi": dpi,
+              "style": style_digest(), "matplotlib": matplotlib.__version__, "pillow": PIL.__version__}
+    key = cache.entry_key("explorer_pngs", config, cache.data_digest(x_scatter, labels, x_shown, z_prior, *weights),
+                          cache.package_source_digest())
+
+    def render() -> dict:
+        return render_views(explorer_views(results, x_scatter, x_shown, z_prior, seed=seed), labels, x_shown, dpi=dpi)
+
+    def encode(pngs: Mapping) -> tuple[dict, dict]:
+        views = sorted(pngs)
+        arrays = {"pngs": {str(i): np.frombuffer(pngs[v], dtype=np.uint8) for i, v in enumerate(views)}}
+        return arrays, {"views": [[float(b), int(e)] for b, e in views]}
+
+    def decode(arrays: Mapping, metadata: Mapping) -> dict:
+        return {(float(b), int(e)): arrays["pngs"][str(i)].tobytes() for i, (b, e) in enumerate(metadata["views"])}
+
+    pngs, _ = cache.cached(key, render, encode=encode, decode=decode, use_cache=use_cache, cache_dir=cache_dir,
+                           then="rendering again")
+    return pngs
 
 
 class BetaExplorer(widgets.VBox):
