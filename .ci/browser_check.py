@@ -217,6 +217,12 @@ def wait_quiet(page, rel: str, timeout: float, quiet: float = 0.5) -> None:
     raise TimeoutError(f"requests still pending after {timeout:g} s: {pending[:5]}")
 
 
+# A Markdown pipe table that reached the page as text (a paragraph holding "| --- |", whose dashes
+# the typography may have turned into an em dash), not a <table>.
+JS_RAW_TABLES = """() => [...document.querySelectorAll('.cell_output p, .output p')]
+  .filter(p => /\\|\\s*:?(-{3,}|[\u2013\u2014]+):?\\s*\\|/.test(p.textContent)).map(p => p.textContent.slice(0, 80))"""
+
+
 def check_page(page, rel: str, base: str, site: Path, args, failures: list[str], notes: list[str],
                row: dict, shots: Path) -> None:
     """Open ``rel`` and run every check on it, filling ``row`` and appending to ``failures``."""
@@ -239,6 +245,8 @@ def check_page(page, rel: str, base: str, site: Path, args, failures: list[str],
         failures.append(f"{rel}: {m['unrendered']} of {m['math']} maths elements not rendered")
     if m["merrors"]:
         failures.append(f"{rel}: {m['merrors']} MathJax errors (mjx-merror)")
+    for text in page.evaluate(JS_RAW_TABLES):
+        failures.append(f"{rel}: a Markdown table in a cell output rendered as text, not as a table: {text!r}")
     # widgets
     w = page.evaluate(JS_WIDGETS)
     if w["state"]:

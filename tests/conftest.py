@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import vaelib  # noqa: F401,I001  (first: the host pin must precede NumPy's import)
 import numpy as np
 import pytest
 

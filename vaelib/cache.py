@@ -56,9 +56,12 @@ def source_digest(*paths: Path) -> str:
 
 def entry_key(kind: str, config: dict, data: str, sources: str) -> str:
     """A cache key from everything that decides a result: its kind and configuration, a digest
-    of the data, a digest of the deciding source code, and the versions of the numeric libraries."""
+    of the data, a digest of the deciding source code, the versions of the numeric libraries and
+    the host pin they ran under (:func:`vaelib.host.effective`)."""
     import keras
     import tensorflow as tf
+
+    from vaelib import host
 
     content = {
         "kind": kind,
@@ -66,6 +69,7 @@ def entry_key(kind: str, config: dict, data: str, sources: str) -> str:
         "data": data,
         "source": sources,
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
+        "host_pin": host.effective(),
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
 

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_KINDS = ("vae", "ae")
 # Modules whose source decides a training result; their text is part of the cache key.
-TRAINING_MODULES = ("checks.py", "noise.py", "gaussian.py", "families.py", "models.py", "train.py")
+TRAINING_MODULES = ("host.py", "checks.py", "noise.py", "gaussian.py", "families.py", "models.py", "train.py")
 STEPS_PER_EXECUTION = 32
 # The whole training step (forward, backward, Adam's update, the trackers) is compiled by XLA,
 # which fuses the elementwise work that otherwise runs as separate kernels
