@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 from scipy import stats
-from conftest import FLOAT32_REORDERED
+from tolerances import FLOAT32_REORDERED
 
 from vaelib import aevb
 from vaelib.gaussian import gaussian_kl_numpy

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import FLOAT32_REORDERED
+from tolerances import FLOAT32_REORDERED
 
 from vaelib import cache, evaluate
 

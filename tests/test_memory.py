@@ -5,7 +5,7 @@ import platform
 
 import numpy as np
 import pytest
-from conftest import FLOAT32_REORDERED
+from tolerances import FLOAT32_REORDERED
 
 from vaelib import memory
 
