@@ -15,7 +15,7 @@ from vaelib.data import to_unit_interval
 from vaelib.train import TrainConfig, TrainResult
 
 
-def _result(beta=1.0, *, model="vae", latent="gaussian", seed=0, fill=0.0):
+def _result(beta=None, *, model="vae", latent="gaussian", seed=0, fill=0.0):
     config = TrainConfig(model=model, beta=beta, latent=latent, seed=seed, epochs=2, snapshot_epochs=(1,))
     snapshots = {e: [np.full((3, 2), fill + e, np.float32), np.zeros(2, np.float32)] for e in (1, 2)}
     return TrainResult(config, {"loss": [2.0, 1.0]}, snapshots, 1.0, from_cache=True)

@@ -332,10 +332,10 @@ def test_measure_beta_effects_reads_back_what_it_measured(tmp_path, forbid):
     measure = lambda **changes: claims.measure_beta_effects(results, pixels, y_train, x_test, y_test,  # noqa: E731
                                                             **{**options, "cache_dir": tmp_path, **changes})
     uncached = measure(use_cache=False)
-    assert not list(tmp_path.iterdir())
+    assert not cache.entries(tmp_path)
     fresh = measure()
     _assert_same_measures(fresh, uncached)
-    assert len(list(tmp_path.iterdir())) == 1
+    assert len(cache.entries(tmp_path)) == 1
 
     restore = forbid(metrics, "summarise_vae")
     _assert_same_measures(measure(), fresh)
@@ -348,7 +348,7 @@ def test_measure_beta_effects_reads_back_what_it_measured(tmp_path, forbid):
         claims.measure_beta_effects(changed, pixels, y_train, x_test, y_test, **options, cache_dir=tmp_path)
 
     # a corrupt entry is reported, discarded and measured again, never used
-    entry = next(tmp_path.iterdir())
+    (entry,) = cache.entries(tmp_path)
     summary = entry / "summary.npz"
     summary.write_bytes(summary.read_bytes()[:-10])
     restore()

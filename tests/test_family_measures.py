@@ -58,9 +58,9 @@ def test_measures_are_read_back_as_measured(images, classifier, tmp_path, forbid
                                                **{"n_prior": 50, "n_codes": 100, "cache_dir": tmp_path, **changes})
 
     uncached = measure(use_cache=False)
-    assert not list(tmp_path.iterdir())
+    assert not cache.entries(tmp_path)
     fresh = measure()
-    assert fresh == uncached and len(list(tmp_path.iterdir())) == 1
+    assert fresh == uncached and len(cache.entries(tmp_path)) == 1
 
     restore = forbid(evaluate, "predict_proba")
     assert measure() == fresh
@@ -72,7 +72,7 @@ def test_measures_are_read_back_as_measured(images, classifier, tmp_path, forbid
         measure(other)
 
     # a corrupt entry is reported, discarded and measured again, never used
-    entry = next(tmp_path.iterdir())
+    (entry,) = cache.entries(tmp_path)
     (entry / cache.MANIFEST).write_text((entry / cache.MANIFEST).read_text().replace('"test_kl"', '"test_KL"'))
     restore()
     with pytest.warns(RuntimeWarning, match="measuring again"):

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from vaelib import cache, data, metrics
+from vaelib.data import load_mnist
 from vaelib.checks import check_images
 from vaelib.train import TrainConfig, train
 
@@ -100,9 +101,11 @@ BAD_INPUTS = [
     ("images-int16", lambda t, m: _train_images(lambda x: (x * 255).astype(np.int16)), TypeError,
      r"x_train must be uint8 pixels 0-255 or floats in \[0, 1\], got dtype int16"),
     ("images-0-255-floats", lambda t, m: _train_images(lambda x: x * 255.0), ValueError,
-     r"x_train must lie in \[0, 1\], got values in \[[0-9.e-]+, 25\d[0-9.]*\]; looks like 0-255 pixels"),
+     r"x_train must lie in \[0, 1\], got [\d,]+ above 1 \(largest 25\d[0-9.]*\); looks like 0-255 pixels"),
+    ("images-just-above-1", lambda t, m: _train_images(lambda x: np.where(x > 0.99, np.float32(1.0000001), x)),
+     ValueError, r"x_train must lie in \[0, 1\], got [\d,]+ above 1 \(largest 1\.0000001\d*\); clip the values"),
     ("images-negative", lambda t, m: check_images(_images(4) - 0.5, name="x"), ValueError,
-     r"x must lie in \[0, 1\], got values in \[-0\.\d+, 0\.\d+\]"),
+     r"x must lie in \[0, 1\], got [\d,]+ below 0 \(smallest -0\.\d+\); clip"),
     ("images-nan", lambda t, m: _train_images(lambda x: np.where(x > 0.9, np.nan, x)), ValueError,
      r"x_train contains NaN"),
     ("images-strings", lambda t, m: check_images(np.array([["a"] * 784]), name="x"), TypeError,
@@ -226,7 +229,7 @@ def test_kill_during_cache_write_then_next_run_retrains(tmp_path):
         process.wait(timeout=60)
         process.stdout.close()
     assert process.returncode == -signal.SIGKILL
-    leftovers = sorted(p.name for p in cache_dir.iterdir())
+    leftovers = sorted(p.name for p in cache_dir.iterdir() if not p.name.startswith(cache.LOCK_PREFIX))
     assert leftovers and all(name.startswith(cache.TEMP_PREFIX) for name in leftovers), leftovers
 
     x = np.random.default_rng(7).uniform(size=(256, 784)).astype(np.float32)
@@ -463,3 +466,25 @@ def test_bad_deserialisation_scan_catches_each_pattern():
         assert expected in found, (snippet, found)
     clean = "np.load(p, allow_pickle=False)\nkeras.models.load_model(p)\nyaml.safe_load(s)\njson.loads(s)"
     assert list(_unsafe_calls(ast.parse(clean))) == []
+
+
+# ------------------------------------------------------------------ silently accepted, late or unclear (issue 28)
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: TrainConfig(model="ae", beta="abc"), TypeError, r"beta must be a real number, got 'abc'"),
+    (lambda: TrainConfig(model="ae", beta=4.0), ValueError, r"beta applies to model='vae' only .* got beta=4\.0"),
+    (lambda: TrainConfig(seed=2**32), ValueError, r"seed must be <= 4294967295, got 4294967296"),
+    (lambda: TrainConfig(seed=-1), ValueError, r"seed must be >= 0, got -1"),
+    (lambda: load_mnist(""), ValueError, r"path must name an \.npz file, got an empty path ''"),
+    (lambda: cache.writable_cache_dir("  "), ValueError, r"cache_dir must name a folder, got an empty path"),
+])
+def test_bad_input_refused_before_any_work(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_autoencoder_takes_no_beta_or_zero():
+    assert TrainConfig(model="ae").beta == 0.0 and TrainConfig(model="ae", beta=0.0).beta == 0.0
+    assert TrainConfig().beta == 1.0 and TrainConfig(beta=5).beta == 5.0
+    config = TrainConfig(model="ae")
+    assert TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.as_dict().items()}) == config

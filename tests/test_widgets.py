@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import keras  # noqa: E402
 from ipywidgets import embed  # noqa: E402
 
+from vaelib import cache  # noqa: E402
 from vaelib import widgets as W  # noqa: E402
 from vaelib.models import VAE  # noqa: E402
 from vaelib.train import TrainConfig, TrainResult  # noqa: E402
@@ -111,8 +112,8 @@ def test_explorer_pngs_reads_back_what_it_rendered(results, explorer_inputs, png
     x_test, labels, shown, z_prior = explorer_inputs
     draw = lambda **changes: W.explorer_pngs(results, x_test, labels, shown, z_prior,  # noqa: E731
                                              **{"cache_dir": tmp_path, **changes})
-    assert draw(use_cache=False) == pngs and not list(tmp_path.iterdir())
-    assert draw() == pngs and len(list(tmp_path.iterdir())) == 1
+    assert draw(use_cache=False) == pngs and not cache.entries(tmp_path)
+    assert draw() == pngs and len(cache.entries(tmp_path)) == 1
 
     restore = forbid(W, "render_views")
     assert draw() == pngs
@@ -126,7 +127,7 @@ def test_explorer_pngs_reads_back_what_it_rendered(results, explorer_inputs, png
         W.explorer_pngs(changed, x_test, labels, shown, z_prior, cache_dir=tmp_path)
 
     # a corrupt entry is reported, discarded and rendered again, never used
-    entry = next(tmp_path.iterdir())
+    (entry,) = cache.entries(tmp_path)
     stored = entry / "pngs.npz"
     stored.write_bytes(stored.read_bytes()[:-10])
     restore()

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vaelib.checks import check_beta, check_choice, check_images, check_int, check_real, check_rng
+from vaelib.checks import check_beta, check_choice, check_images, check_int, check_real, check_rng, check_seed
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib import noise
 from vaelib.memory import EAGER_ROWS, in_blocks
@@ -100,7 +100,7 @@ def minibatch_orders(n: int, epochs: int, seed: int = 0) -> np.ndarray:
     """
     n = check_int("n", n, minimum=1)
     epochs = check_int("epochs", epochs, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     return np.stack([rng.permutation(n) for _ in range(epochs)]).astype(np.int64)
 

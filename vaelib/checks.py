@@ -32,9 +32,28 @@ def check_real(name: str, value, *, minimum: float | None = None, maximum: float
     return value
 
 
-def check_beta(beta) -> float:
+SEED_MAX = 2**32 - 1  # NumPy's legacy seeding, which keras.utils.set_random_seed calls, takes 0 .. 2**32 - 1
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A random seed that NumPy, Python and TensorFlow all accept: an int in [0, 2**32 - 1]."""
+    return check_int(name, seed, minimum=0, maximum=SEED_MAX)
+
+
+def check_path(name: str, value):
+    """A non-empty path (str or os.PathLike); an empty string would silently mean the working directory."""
+    import os
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {value!r} of type {type(value).__name__}")
+    if not os.fspath(value).strip():
+        raise ValueError(f"{name} must name a file or folder, got an empty path {os.fspath(value)!r}")
+    return value
+
+
+def check_beta(beta, name: str = "beta") -> float:
     """The KL weight of eq. (12): any finite float >= 0."""
-    return check_real("beta", beta, minimum=0.0)
+    return check_real(name, beta, minimum=0.0)
 
 
 def check_int(name: str, value, *, minimum: int = 1, maximum: int | None = None) -> int:
@@ -57,12 +76,30 @@ def check_choice(name: str, value, choices: Iterable[str]) -> str:
     return value
 
 
-def check_int_sequence(name: str, values, *, minimum: int = 1, maximum: int | None = None) -> tuple[int, ...]:
-    """A sorted tuple of distinct ints, each within ``[minimum, maximum]``."""
+def _check_length(name: str, values: tuple, min_length: int) -> tuple:
+    if len(values) < min_length:
+        raise ValueError(f"{name} must hold at least {min_length} distinct value{'s' if min_length > 1 else ''}, "
+                         f"got {list(values)}")
+    return values
+
+
+def check_int_sequence(name: str, values, *, minimum: int = 1, maximum: int | None = None,
+                       min_length: int = 0) -> tuple[int, ...]:
+    """A sorted tuple of at least ``min_length`` distinct ints, each within ``[minimum, maximum]``."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"{name} must be a sequence of integers, got {values!r}")
     checked = tuple(sorted({check_int(f"{name} entry", v, minimum=minimum, maximum=maximum) for v in values}))
-    return checked
+    return _check_length(name, checked, min_length)
+
+
+def check_real_sequence(name: str, values, *, minimum: float | None = None, maximum: float | None = None,
+                        inclusive_minimum: bool = True, min_length: int = 1) -> tuple[float, ...]:
+    """A sorted tuple of at least ``min_length`` distinct finite floats within the bounds (see :func:`check_real`)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a list of numbers, got {values!r} of type {type(values).__name__}")
+    checked = tuple(sorted({check_real(f"{name} entry", v, minimum=minimum, maximum=maximum,
+                                       inclusive_minimum=inclusive_minimum) for v in values}))
+    return _check_length(name, checked, min_length)
 
 
 def check_rng(rng) -> np.random.Generator:
@@ -120,10 +157,13 @@ def check_images(images, *, name: str = "images") -> np.ndarray:
         raise ValueError(f"{name} contains NaN or infinite values")
     low, high = float(array.min()), float(array.max())
     if low < 0.0 or high > 1.0:
-        raise ValueError(
-            f"{name} must lie in [0, 1], got values in [{low:g}, {high:g}]"
-            + ("; looks like 0-255 pixels: divide by 255 (vaelib.data.to_unit_interval)" if high > 1.0 else "")
-        )
+        if high > 2.0:
+            hint = "; looks like 0-255 pixels: divide by 255 (vaelib.data.to_unit_interval)"
+        else:
+            hint = "; clip the values to [0, 1] (numpy.clip) if they are rounding errors"
+        outside = [f"{count:,} below 0 (smallest {low!r})" for count in [int(np.sum(array < 0))] if count] + [
+            f"{count:,} above 1 (largest {high!r})" for count in [int(np.sum(array > 1))] if count]
+        raise ValueError(f"{name} must lie in [0, 1], got {' and '.join(outside)}{hint}")
     return array.astype(np.float32, copy=False)
 
 

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from vaelib import cache, claims, evaluate, family_measures, travel
-from vaelib.checks import check_images, check_int, check_labels, check_training_images
+from vaelib.checks import check_images, check_labels, check_seed, check_training_images
 from vaelib.data import images_digest, unit_images
 from vaelib.memory import releases_free_memory
 from vaelib.train import TrainResult
@@ -170,7 +170,7 @@ def measure_claim_table(runs: Mapping[float, TrainResult], autoencoder: TrainRes
     seed : seeds every draw, as in chapters 06-11
     use_cache : read and write the on-disk cache (default True); cache_dir overrides its location
     """
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     x_train, x_test = check_training_images(x_train, name="x_train"), check_images(x_test, name="x_test")
     y_train, y_test = check_labels(y_train, len(x_train), name="y_train"), check_labels(y_test, len(x_test), name="y_test")
     key = claim_table_key(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed)

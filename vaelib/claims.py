@@ -63,7 +63,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vaelib import cache, dynamics, evaluate, family_measures, latent, metrics
-from vaelib.checks import check_beta, check_choice, check_images, check_int, check_labels, check_real, check_training_images
+from vaelib.checks import (
+    check_beta, check_choice, check_images, check_int, check_labels, check_real, check_seed,
+    check_training_images,
+)
 from vaelib.data import images_digest, unit_images
 from vaelib.memory import in_blocks, releases_free_memory
 
@@ -342,7 +345,7 @@ def measure_ae_vs_vae(ae, vae, x_test, y_test, *, seed: int = 0, digit_index: in
     """
     x_test = check_images(x_test, name="x_test")
     y_test = check_labels(y_test, len(x_test), name="y_test")
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     digit_index = check_int("digit_index", digit_index, minimum=0, maximum=len(x_test) - 1)
     n_repeats = check_int("n_repeats", n_repeats, minimum=2)
     n_prior = check_int("n_prior", n_prior, minimum=2)
@@ -562,7 +565,7 @@ def claim_large_beta_near_prior(d_large: float, d_one: float, knn_large: float, 
 
 def beta_effects_draws(seed: int, n_test: int, n_show: int = 16, n_prior: int = 200) -> tuple[np.ndarray, np.ndarray]:
     """Chapter 07's random choices: the sorted indices of ``n_show`` test digits, and ``n_prior`` N(0, I) draws."""
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     n_test = check_int("n_test", n_test, minimum=1)
     n_show = check_int("n_show", n_show, minimum=1, maximum=n_test)
     n_prior = check_int("n_prior", n_prior, minimum=1)
@@ -596,7 +599,7 @@ def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, 
     x_test = check_images(x_test, name="x_test")
     y_train = check_labels(y_train, len(x_train), name="y_train")
     y_test = check_labels(y_test, len(x_test), name="y_test")
-    options = {"seed": check_int("seed", seed, minimum=0), "n_show": check_int("n_show", n_show, minimum=1),
+    options = {"seed": check_seed(seed), "n_show": check_int("n_show", n_show, minimum=1),
                "n_prior": check_int("n_prior", n_prior, minimum=1), "n_draws": check_int("n_draws", n_draws, minimum=1),
                "k_neighbours": check_int("k_neighbours", k_neighbours, minimum=1)}
     options["n_knn_reference"] = check_int("n_knn_reference", n_knn_reference, minimum=options["k_neighbours"])
@@ -784,7 +787,7 @@ def measure_sample_quality(classifier, runs: Mapping, x_test, y_test, *, seed: i
     """
     x_test = check_images(x_test, name="x_test")
     y_test = check_labels(y_test, len(x_test), name="y_test")
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     n_recon = check_int("n_recon", n_recon, minimum=1, maximum=len(x_test))
     n_samples = check_int("n_samples", n_samples, minimum=1)
     test_probs = (evaluate.predict_proba(classifier, x_test) if test_probs is None

@@ -253,6 +253,8 @@ def _resolve_path(path, source: str) -> str:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike to an .npz file, got {path!r}")
     raw = os.fspath(path)
+    if not raw.strip():
+        raise ValueError(f"path must name an .npz file, got an empty path {raw!r} (None looks in the usual places)")
     origin = f" (from the {ENV_VAR} environment variable)" if source == "env" else ""
     resolved = os.path.abspath(os.path.expanduser(raw))
     if not os.path.exists(resolved):

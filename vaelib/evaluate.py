@@ -28,7 +28,9 @@ import numpy as np
 import tensorflow as tf
 
 from vaelib import cache
-from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real, check_training_images
+from vaelib.checks import (
+    check_choice, check_images, check_int, check_labels, check_real, check_seed, check_training_images,
+)
 from vaelib.data import images_digest, unit_images
 from vaelib.memory import in_blocks, releases_free_memory
 from vaelib.models import as_unit_interval
@@ -59,7 +61,7 @@ class ClassifierConfig:
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
-        set_("seed", check_int("seed", self.seed, minimum=0))
+        set_("seed", check_seed(self.seed))
         set_("epochs", check_int("epochs", self.epochs, minimum=1))
         set_("batch_size", check_int("batch_size", self.batch_size, minimum=1))
         set_("learning_rate", check_real("learning_rate", self.learning_rate, minimum=0.0, inclusive_minimum=False))
@@ -160,7 +162,8 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
     key = classifier_cache_key(config, x_train, y_train, x_test, y_test)
     directory = cache.writable_cache_dir(cache_dir) if use_cache else None
     if use_cache:
-        stored = cache.read_or_discard(directory, key, then="retraining the classifier")
+        stored = cache.read_or_discard(directory, key, then="retraining the classifier",
+                                       describes={"config": config.as_dict()})
         if stored is not None:
             arrays, metadata = stored
             named = arrays["weights"]
@@ -178,7 +181,7 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
         raise RuntimeError("classifier training diverged: the test accuracy is not finite")
     if use_cache:
         weights = {f"w{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
-        cache.write_entry(directory, key, {"weights": weights},
+        cache.publish_entry(directory, key, {"weights": weights},
                           {"config": config.as_dict(), "test_accuracy": accuracy, "train_seconds": seconds})
     return Classifier(config, model, accuracy, seconds, from_cache=False)
 

@@ -77,8 +77,10 @@ def unit_mnist(path=None) -> UnitMnist:
     return _unit_mnist(load_mnist_dataset(path))
 
 
-def report_config(beta: float = 1.0, *, model: str = "vae", epochs: int = REPORT_EPOCHS, **overrides) -> TrainConfig:
-    """The report's setting (2-D latent, squared error, batch 128) with snapshots at 1, 5, 10, 20."""
+def report_config(beta: float | None = None, *, model: str = "vae", epochs: int = REPORT_EPOCHS,
+                  **overrides) -> TrainConfig:
+    """The report's setting (2-D latent, squared error, batch 128) with snapshots at 1, 5, 10, 20;
+    ``beta`` defaults to 1 for a VAE and is refused for an autoencoder (:class:`vaelib.train.TrainConfig`)."""
     epochs = check_int("epochs", epochs, minimum=1)
     snapshots = tuple(e for e in REPORT_SNAPSHOT_EPOCHS if e <= epochs)
     return TrainConfig(model=model, beta=beta, epochs=epochs, snapshot_epochs=snapshots, **overrides)

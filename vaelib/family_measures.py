@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from vaelib import cache, evaluate, families, metrics
-from vaelib.checks import check_images, check_int, check_labels, check_real, check_rng
+from vaelib.checks import check_images, check_int, check_labels, check_real, check_rng, check_seed
 from vaelib.data import images_digest
 from vaelib.memory import EAGER_ROWS, in_blocks, releases_free_memory
 from vaelib.models import check_vae
@@ -57,7 +57,7 @@ def family_measures(result, x_train, y_train, x_test, y_test, classifier, *, n_p
     model = check_vae(result.model())
     n_prior = check_int("n_prior", n_prior, minimum=2)
     n_codes = check_int("n_codes", n_codes, minimum=15, maximum=len(x_train))
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     x_codes, x_test = x_train[:n_codes], check_images(x_test, name="x_test")
     y_codes = check_labels(np.asarray(y_train)[:n_codes], n_codes, name="y_train")
     y_test = check_labels(y_test, len(x_test), name="y_test")

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import linalg, optimize
 
-from vaelib.checks import check_beta, check_choice, check_int, check_real
+from vaelib.checks import check_beta, check_choice, check_int, check_real, check_seed
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -123,7 +123,7 @@ def _check_cov(name: str, value, size: int, *, allow_singular: bool = False) -> 
 def _check_seed(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
-    return np.random.default_rng(check_int("seed", seed, minimum=0))
+    return np.random.default_rng(check_seed(seed))
 
 
 def _logdet_pd(matrix: np.ndarray) -> float:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from vaelib.checks import check_images, check_int, check_labels, check_real, check_training_images
+from vaelib.checks import check_images, check_int, check_labels, check_real, check_seed, check_training_images
 from vaelib.data import unit_images
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib.latent import check_codes, code_moments, moment_matched_kl
@@ -146,7 +146,7 @@ def reconstruction_errors(model, x, *, n_draws: int = 1, seed: int = 0,
     """
     x = check_images(x, name="x")
     n_draws = check_int("n_draws", n_draws, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     mu, log_var = encode_mean(model, x, batch_size=batch_size)
     rng = np.random.default_rng(seed)
     std = np.exp(0.5 * log_var)
@@ -216,7 +216,7 @@ def summarise_vae(model, x_test, x_reference, *, show, z_prior, n_draws: int = 1
     if show.min() < 0 or show.max() >= len(x_test):
         raise ValueError(f"show must index x_test (0..{len(x_test) - 1}), got values in [{show.min()}, {show.max()}]")
     z_prior = check_codes(z_prior, name="z_prior")
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     mu, log_var = encode_mean(model, x_test)
     if z_prior.shape[1] != mu.shape[1]:

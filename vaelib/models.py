@@ -24,7 +24,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from vaelib import noise
-from vaelib.checks import check_beta, check_choice, check_int
+from vaelib.checks import check_beta, check_choice, check_int, check_seed
 from vaelib.families import FAMILIES, kl_to_prior, posterior_location, sample_posterior
 
 IMAGE_SIZE = 784
@@ -199,7 +199,7 @@ class VAE(_TrackedModel):
         self.binarize = binarize
         self.encoder = build_encoder(latent_dim, hidden_units, variational=True)
         self.decoder = build_decoder(latent_dim, hidden_units)
-        self.noise = keras.random.SeedGenerator(None if seed is None else check_int("seed", seed, minimum=0))
+        self.noise = keras.random.SeedGenerator(None if seed is None else check_seed(seed))
 
     @property
     def beta(self) -> float:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from vaelib import cache, iwae
-from vaelib.checks import check_images, check_int, check_int_sequence, check_rng, check_training_images
+from vaelib.checks import check_images, check_int, check_int_sequence, check_rng, check_seed, check_training_images
 from vaelib.gaussian import gaussian_kl_numpy
 from vaelib.memory import releases_free_memory
 from vaelib.metrics import encode_mean
@@ -116,7 +116,7 @@ def evaluate_bounds(result: TrainResult, x, *, n_samples: int, ks, seed: int = 0
     ks = check_int_sequence("ks", ks, minimum=1, maximum=n_samples)
     if not ks:
         raise ValueError("ks must name at least one k")
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     weights = result.snapshots[result.config.epochs]
     package = Path(__file__).parent
     key = cache.entry_key("iwae_bounds", {"config": result.config.as_dict(), "n_samples": n_samples,
@@ -124,7 +124,8 @@ def evaluate_bounds(result: TrainResult, x, *, n_samples: int, ks, seed: int = 0
                           cache.data_digest(x, *weights), cache.source_digest(*(package / n for n in _SOURCES)))
     directory = cache.writable_cache_dir(cache_dir) if use_cache else None
     if use_cache:
-        stored = cache.read_or_discard(directory, key, then="computing the bounds again")
+        stored = cache.read_or_discard(directory, key, then="computing the bounds again",
+                                       describes={"ks": list(ks), "n_samples": n_samples})
         if stored is not None:
             arrays, metadata = stored
             b = arrays["bounds"]
@@ -139,7 +140,7 @@ def evaluate_bounds(result: TrainResult, x, *, n_samples: int, ks, seed: int = 0
     seconds = time.perf_counter() - start
     evaluation = BoundEvaluation(ks, bounds, log_lik.mean(axis=1), kl, n_samples, seconds, from_cache=False)
     if use_cache:
-        cache.write_entry(directory, key, {"bounds": {"iwae": bounds, "log_likelihood": evaluation.log_likelihood,
+        cache.publish_entry(directory, key, {"bounds": {"iwae": bounds, "log_likelihood": evaluation.log_likelihood,
                                                       "kl": kl}},
                           {"ks": list(ks), "n_samples": n_samples, "seconds": seconds})
     return evaluation

@@ -21,7 +21,9 @@ import keras
 import numpy as np
 
 from vaelib import cache
-from vaelib.checks import check_beta, check_choice, check_int, check_int_sequence, check_real, check_training_images
+from vaelib.checks import (
+    check_beta, check_choice, check_int, check_int_sequence, check_real, check_seed, check_training_images,
+)
 from vaelib.data import images_digest
 from vaelib.families import FAMILIES
 from vaelib.models import LIKELIHOODS, METRIC_NAMES, VAE, Autoencoder, check_hidden_units, DEFAULT_HIDDEN_UNITS
@@ -56,7 +58,8 @@ class TrainConfig:
     Parameters
     ----------
     model : "vae" or "ae"
-    beta : KL weight of eq. (12), finite and >= 0 (ignored by "ae")
+    beta : KL weight of eq. (12), finite and >= 0; default 1.0 for "vae". An "ae" has no KL term:
+        it takes None or 0.0 (stored as 0.0) and refuses any other value
     likelihood : "squared_error" (the report's) or "bernoulli"
     latent : latent family, "gaussian" (the report's), "laplace" or "uniform" (vaelib.families)
     binarize : dynamic binarization of the training images (Bernoulli likelihood only)
@@ -66,7 +69,7 @@ class TrainConfig:
     """
 
     model: str = "vae"
-    beta: float = 1.0
+    beta: float | None = None
     likelihood: str = "squared_error"
     latent: str = "gaussian"
     binarize: bool = False
@@ -81,7 +84,13 @@ class TrainConfig:
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
         set_("model", check_choice("model", self.model, MODEL_KINDS))
-        set_("beta", check_beta(self.beta) if self.model == "vae" else 0.0)
+        if self.model == "vae":
+            set_("beta", 1.0 if self.beta is None else check_beta(self.beta))
+        else:
+            if self.beta is not None and check_beta(self.beta) != 0.0:
+                raise ValueError(f"beta applies to model='vae' only (an autoencoder has no KL term), got "
+                                 f"beta={self.beta!r} with model='ae'; leave beta out")
+            set_("beta", 0.0)
         set_("likelihood", check_choice("likelihood", self.likelihood, LIKELIHOODS))
         set_("latent", check_choice("latent", self.latent, FAMILIES))
         if not isinstance(self.binarize, bool):
@@ -96,7 +105,7 @@ class TrainConfig:
         set_("epochs", check_int("epochs", self.epochs, minimum=1))
         set_("batch_size", check_int("batch_size", self.batch_size, minimum=1))
         set_("learning_rate", check_real("learning_rate", self.learning_rate, minimum=0.0, inclusive_minimum=False))
-        set_("seed", check_int("seed", self.seed, minimum=0))
+        set_("seed", check_seed(self.seed))
         snapshots = check_int_sequence("snapshot_epochs", self.snapshot_epochs, minimum=1)
         if snapshots and snapshots[-1] > self.epochs:
             raise ValueError(f"snapshot_epochs must lie in 1..epochs={self.epochs}, got {list(snapshots)}")
@@ -247,7 +256,7 @@ def train(config: TrainConfig, x_train, x_test, *, use_cache: bool = True, cache
     key = cache_key(config, x_train, x_test)
     directory = cache.writable_cache_dir(cache_dir) if use_cache else None
     if use_cache:
-        stored = cache.read_or_discard(directory, key, then="retraining")
+        stored = cache.read_or_discard(directory, key, then="retraining", describes={"config": config.as_dict()})
         if stored is not None:
             arrays, metadata = stored
             snapshots = {int(stem.removeprefix("weights_e")): [named[f"w{i}"] for i in range(len(named))]
@@ -258,5 +267,5 @@ def train(config: TrainConfig, x_train, x_test, *, use_cache: bool = True, cache
         arrays = {f"weights_e{epoch:03d}": {f"w{i}": w for i, w in enumerate(weights)}
                   for epoch, weights in snapshots.items()}
         metadata = {"config": config.as_dict(), "history": history, "train_seconds": seconds}
-        cache.write_entry(directory, key, arrays, metadata)
+        cache.publish_entry(directory, key, arrays, metadata)
     return TrainResult(config, history, snapshots, seconds, from_cache=False)

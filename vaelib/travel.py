@@ -18,7 +18,7 @@ import numpy as np
 from scipy import spatial, stats
 
 from vaelib import evaluate, latent, metrics
-from vaelib.checks import check_images, check_int, check_labels, check_real
+from vaelib.checks import check_images, check_int, check_labels, check_real, check_seed
 from vaelib.latent import check_codes
 from vaelib.memory import in_blocks, releases_free_memory
 
@@ -85,7 +85,7 @@ def gaussian_draws(n: int, mean=1.0, std=0.5, *, dim: int = 2, seed: int = 0) ->
     """
     n = check_int("n", n, minimum=1)
     dim = check_int("dim", dim, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     mean, std = _location(mean, std, dim)
     return mean + std * np.random.default_rng(seed).standard_normal((n, dim))
 
@@ -225,7 +225,7 @@ def sample_pairs(labels, n_pairs: int, *, seed: int = 0) -> np.ndarray:
     labels = np.asarray(labels)
     labels = check_labels(labels, len(labels))
     n_pairs = check_int("n_pairs", n_pairs, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     if len(np.unique(labels)) < 2:
         raise ValueError("labels must contain at least two different digits to form pairs")
     rng = np.random.default_rng(seed)
@@ -495,7 +495,7 @@ def measure_figure14(models, classifier, x_test, y_test, x_train, *, seed: int =
         raise ValueError(f"n_steps must be odd (so that the middle of each path is one of its points), got {n_steps}")
     threshold = check_real("threshold", threshold, minimum=0.0, maximum=1.0)
     n_draws = check_int("n_draws", n_draws, minimum=2)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
 
     test_probs = evaluate.predict_proba(classifier, x_test)
     draws = gaussian_draws(n_draws, mean, std, seed=seed)

@@ -29,7 +29,7 @@ import PIL
 from PIL import Image as PILImage
 
 from vaelib import cache, latent
-from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real
+from vaelib.checks import check_choice, check_images, check_int, check_labels, check_real, check_seed
 from vaelib.metrics import encode_mean
 from vaelib.models import check_vae
 from vaelib.plots.images import image_grid
@@ -86,7 +86,7 @@ def snapshot_view(model, x_scatter, x_shown, z_prior, *, seed: int = 0) -> Snaps
     x_shown = check_images(x_shown, name="x_shown")
     check_vae(model, latent="gaussian")
     mu, log_var = encode_mean(model, x_scatter)
-    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    rng = np.random.default_rng(check_seed(seed))
     z = mu + np.exp(0.5 * log_var) * rng.standard_normal(mu.shape)
     recon = np.clip(_decode(model, encode_mean(model, x_shown)[0]), 0.0, 1.0)
     return SnapshotView(z, recon, np.clip(_decode(model, latent.check_codes(z_prior, name="z_prior", dim=2)), 0, 1))
@@ -157,7 +157,7 @@ def explorer_pngs(results, x_scatter, labels, x_shown, z_prior, *, seed: int = 0
     without the cache. Returns a dict ``(beta, epoch) -> PNG bytes``.
     """
     _check_results(results)
-    seed, dpi = check_int("seed", seed, minimum=0), check_int("dpi", dpi, minimum=10, maximum=600)
+    seed, dpi = check_seed(seed), check_int("dpi", dpi, minimum=10, maximum=600)
     x_scatter, x_shown = check_images(x_scatter, name="x_scatter"), check_images(x_shown, name="x_shown")
     labels = check_labels(labels, len(x_scatter), name="labels")
     z_prior = latent.check_codes(z_prior, name="z_prior", dim=2)
@@ -402,7 +402,7 @@ class ReconstructionSampler(widgets.VBox):
         self.model = model
         self.images = check_images(images)
         self.n_draws = check_int("n_draws", n_draws, minimum=2, maximum=200)
-        self.rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+        self.rng = np.random.default_rng(check_seed(seed))
         self.dpi = check_int("dpi", dpi, minimum=10, maximum=600)
         self.mu, self.log_var = encode_mean(model, self.images)
         self.index = widgets.IntSlider(min=0, max=len(self.images) - 1, description="test digit")
