@@ -223,6 +223,19 @@ JS_RAW_TABLES = """() => [...document.querySelectorAll('.cell_output p, .output 
   .filter(p => /\\|\\s*:?(-{3,}|[\u2013\u2014]+):?\\s*\\|/.test(p.textContent)).map(p => p.textContent.slice(0, 80))"""
 
 
+# At the page's width (1,280 px): display equations wider than their box must scroll (not be cut
+# off), and no code or text output may run wider than its column.
+JS_OVERFLOW = """() => {
+  const wide = el => el.scrollWidth > el.clientWidth + 1;
+  const cut = [...document.querySelectorAll('mjx-container[display="true"]')]
+    .filter(el => wide(el) && !['auto', 'scroll'].includes(getComputedStyle(el).overflowX))
+    .map(el => el.textContent.slice(0, 40));
+  const code = [...document.querySelectorAll('div.cell_input pre, div.cell_output pre')]
+    .filter(wide).map(el => el.textContent.split('\\n')[0].slice(0, 60));
+  return {cut, code};
+}"""
+
+
 def check_page(page, rel: str, base: str, site: Path, args, failures: list[str], notes: list[str],
                row: dict, shots: Path) -> None:
     """Open ``rel`` and run every check on it, filling ``row`` and appending to ``failures``."""
@@ -245,6 +258,11 @@ def check_page(page, rel: str, base: str, site: Path, args, failures: list[str],
         failures.append(f"{rel}: {m['unrendered']} of {m['math']} maths elements not rendered")
     if m["merrors"]:
         failures.append(f"{rel}: {m['merrors']} MathJax errors (mjx-merror)")
+    overflow = page.evaluate(JS_OVERFLOW)
+    for text in overflow["cut"]:
+        failures.append(f"{rel}: a display equation is cut off at the right (wider than its box, no scrollbar): {text!r}")
+    for text in overflow["code"]:
+        failures.append(f"{rel}: code or output wider than the column: {text!r}")
     for text in page.evaluate(JS_RAW_TABLES):
         failures.append(f"{rel}: a Markdown table in a cell output rendered as text, not as a table: {text!r}")
     # widgets
