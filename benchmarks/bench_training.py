@@ -54,6 +54,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import vaelib  # noqa: E402,F401,I001  (first: its host pin, vaelib/host.py, before NumPy and TensorFlow compute)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -62,6 +62,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import vaelib  # noqa: E402,F401  (first: its host pin, vaelib/host.py, before NumPy and TensorFlow compute)
 from peak_memory import PeakMemory, machine_busy_seconds, others_share, own_cpu_seconds  # noqa: E402 (a sibling module)
 
 PARTS = ("training", "peak", "book", "scaling", "memory")
