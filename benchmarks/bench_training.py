@@ -63,6 +63,7 @@ from keras import layers, ops  # noqa: E402
 from peak_memory import machine_busy_seconds, others_share  # noqa: E402 (a sibling module)
 from vaelib.gaussian import gaussian_kl, sample_gaussian  # noqa: E402
 from vaelib.models import _TrackedModel, build_decoder, reconstruction_loss  # noqa: E402
+from vaelib.probe import cpu_model  # noqa: E402
 from vaelib.train import JIT_COMPILE, STEPS_PER_EXECUTION, TrainConfig, fit_model  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "LEVERS.md"
@@ -395,17 +396,6 @@ def summarize(name, what, result):
 # ----------------------------------------------------------------------------------------------
 # Report.
 # ----------------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (or the platform's processor string)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_info() -> dict:
     model = cpu_model()
     return {

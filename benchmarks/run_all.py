@@ -125,7 +125,7 @@ def now() -> str:
 # ----------------------------------------------------------------------------------------------
 def machine_info() -> dict:
     import psutil
-    from bench_training import cpu_model
+    from vaelib.probe import cpu_model
 
     model = cpu_model()
     versions = {}
