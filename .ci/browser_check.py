@@ -232,7 +232,13 @@ JS_OVERFLOW = """() => {
     .map(el => el.textContent.slice(0, 40));
   const code = [...document.querySelectorAll('div.cell_input pre, div.cell_output pre')]
     .filter(wide).map(el => el.textContent.split('\\n')[0].slice(0, 60));
-  return {cut, code};
+  const column = document.querySelector('article') || document.body;
+  const right = column.getBoundingClientRect().right;
+  const tables = [...document.querySelectorAll('.cell_output table')]
+    .filter(t => t.getBoundingClientRect().right > right + 1 ||
+                 (wide(t) && !['auto', 'scroll'].includes(getComputedStyle(t).overflowX)))
+    .map(t => t.textContent.trim().slice(0, 60));
+  return {cut, code, tables};
 }"""
 
 
@@ -263,6 +269,8 @@ def check_page(page, rel: str, base: str, site: Path, args, failures: list[str],
         failures.append(f"{rel}: a display equation is cut off at the right (wider than its box, no scrollbar): {text!r}")
     for text in overflow["code"]:
         failures.append(f"{rel}: code or output wider than the column: {text!r}")
+    for text in overflow["tables"]:
+        failures.append(f"{rel}: a table runs past the column's edge (cut off, no scrollbar): {text!r}")
     for text in page.evaluate(JS_RAW_TABLES):
         failures.append(f"{rel}: a Markdown table in a cell output rendered as text, not as a table: {text!r}")
     # widgets
