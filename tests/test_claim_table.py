@@ -87,3 +87,15 @@ def test_bad_inputs_are_refused(inputs):
         claim_table.measure_claim_table(**dict(inputs, autoencoder="not a result"))
     with pytest.raises(TypeError, match="use_cache"):
         claim_table.measure_claim_table(**inputs, use_cache="yes")
+
+
+@pytest.mark.parametrize("seeds, error, match", [
+    ([0, 1], ValueError, r"at least 3 distinct seeds, got \[0, 1\]"),
+    ([0, 1, 1], ValueError, "distinct"),
+    ("012", TypeError, "model_seeds must be a sequence of seeds"),
+    ([0, 1, -2], ValueError, "seed"),
+])
+def test_bad_model_seeds_are_refused(seeds, error, match):
+    with pytest.raises(error, match=match):
+        claim_table.check_model_seeds(seeds)
+    assert claim_table.check_model_seeds((4, 2, 9)) == [4, 2, 9]

@@ -189,14 +189,44 @@ def test_se_rules_are_inconclusive_within_noise():
     assert verdicts == ["inconclusive"] * 4
 
 
-def test_table_and_counts():
+def test_verdicts_across_seeds_stand_only_when_every_seed_agrees():
+    agree = scores([0.80, 0.90, 0.95, 1.10], [0.97, 0.88, 0.85, 0.80])
+    flipped = scores([0.95, 0.90, 0.85, 0.80], [0.97, 0.88, 0.85, 0.80])  # the samples' order reversed
+    per_seed = [claims.sample_quality_claims(s) for s in (agree, agree, flipped)]
+    combined = claims.across_seeds(per_seed, [0, 1, 2])
+    assert [c.key for c in combined] == [c.key for c in per_seed[0]]
+    for i, c in enumerate(combined):
+        verdicts = [seed_claims[i].verdict for seed_claims in per_seed]
+        assert c.values["verdicts"] == verdicts and c.values["seeds"] == [0, 1, 2]
+        expected = verdicts[0] if len(set(verdicts)) == 1 and verdicts[0] != "inconclusive" else "inconclusive"
+        assert c.verdict == expected
+        assert c.measured.startswith(f"seed 0: {per_seed[0][i].measured} ({verdicts[0]})")
+    improve = next(i for i, c in enumerate(combined) if c.key == "improve")
+    assert [s[improve].verdict for s in per_seed] == ["reproduced", "reproduced", "not reproduced"]
+    assert combined[improve].verdict == "inconclusive"
+    assert claims.across_seeds([per_seed[0]] * 3, [0, 1, 2])[improve].verdict == "reproduced"
+    with pytest.raises(ValueError, match="one list of claims per seed"):
+        claims.across_seeds(per_seed[:2], [0, 1, 2])
+    with pytest.raises(ValueError, match="distinct"):
+        claims.across_seeds(per_seed, [0, 0, 2])
+    with pytest.raises(ValueError, match="differ from seed 0's"):
+        claims.across_seeds([per_seed[0], per_seed[1][::-1], per_seed[2]], [0, 1, 2])
+
+
+def test_tables_and_counts():
     records = claims.sample_quality_claims(scores([0.80, 0.90, 0.95, 1.10], [0.97, 0.88, 0.85, 0.80]))
     records.append(claims.unmeasured_claim("laplace", "a | b", "§4, closing paragraph", "11_other_latents"))
-    table = claims.claims_table(records)
+    combined = claims.across_seeds([records, records], [0, 7])
+    table = claims.claims_table(combined)
     assert table.count("\n") == len(records) + 1 and "a \\| b" in table
-    assert "inconclusive (not yet measured)" in table
-    assert claims.verdict_counts(records) == {"reproduced": 4, "not reproduced": 0, "inconclusive": 1,
-                                              "not yet measured": 1}
+    assert "| seed 0 | seed 7 | verdict |" in table.splitlines()[0]
+    assert "inconclusive (not yet measured)" in table and records[0].rule in table
+    measured = claims.measurements_table(combined)
+    assert measured.count("\n") == len(records) + 1 and records[0].measured in measured.splitlines()[2]
+    assert claims.verdict_counts(combined) == {"reproduced": 4, "not reproduced": 0, "inconclusive": 1,
+                                               "not yet measured": 1}
+    with pytest.raises(ValueError, match="from across_seeds"):
+        claims.claims_table(records)
 
 
 def test_bad_threshold_inputs():
@@ -235,6 +265,8 @@ def test_bad_structures():
         claims.claim_kl_share_dynamics(history([60, 55], [0.1, 0.2], 1.0), 5.0)
     with pytest.raises(TypeError, match="Claim records"):
         claims.claims_table(["not a claim"])
+    with pytest.raises(TypeError, match="Claim records"):
+        claims.measurements_table([])
     with pytest.raises(ValueError, match="needs accuracies at two"):
         claims.claim_separation_improves({0.0: [0.5]}, 100)
 

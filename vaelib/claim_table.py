@@ -1,11 +1,14 @@
-"""Every claim of the report's section 4, measured from the cached models at once (chapter 12).
+"""Every claim of the report's section 4, measured from the cached models of several seeds (chapter 12).
 
 :func:`measure_claim_table` runs the measurements of chapters 06-11 with their arguments (the
 ``measure_*`` functions of :mod:`vaelib.claims`, :mod:`vaelib.family_measures` and
-:mod:`vaelib.travel`) and returns the :class:`vaelib.claims.Claim` records in the table's order.
-The measurement takes half a minute and a few hundred megabytes, so the records are cached like a
-trained model: the key covers the weights of every model used, the classifier's, the data, the
-seed and the source of the whole package, so any change to what decides a verdict measures anew.
+:mod:`vaelib.travel`) on the models of one training seed and returns the :class:`vaelib.claims.Claim`
+records in the table's order. :func:`measure_claims_over_seeds` does so for the models of every
+seed (trained through the cache) and combines the verdicts (:func:`vaelib.claims.across_seeds`).
+One seed's measurement takes half a minute and a few hundred megabytes, so its records are cached
+like a trained model: the key covers the weights of every model used, the classifier's, the data,
+the seed of the draws and the source of the whole package, so any change to what decides a verdict
+measures anew.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from vaelib import cache, claims, evaluate, family_measures, travel
-from vaelib.checks import check_images, check_labels, check_seed, check_training_images
+from vaelib.checks import check_images, check_int, check_labels, check_seed, check_training_images
 from vaelib.data import images_digest, unit_images
+from vaelib.experiments import REPORT_EPOCHS, UnitMnist, report_config, trained
 from vaelib.memory import releases_free_memory
 from vaelib.train import TrainResult
 
@@ -34,9 +38,21 @@ BETAS_EXTREME = (200.0, 500.0)
 BETAS_LOSS_SHARES = (0.0, 1.0, 5.0, 50.0)
 BETAS_FIGURE_14 = (0.0, 5.0)
 N_GAUSSIAN_SEEDS = 3
+MODEL_SEEDS = (0, 1, 2)
+"""The training seeds behind every verdict: each model a claim rests on is trained from each of them."""
 N_HEAD = 10_000
 """Training images held as floats: chapter 11's kNN reference codes (10,000) and chapter 10's
 nearest-neighbour search (its first 5,000)."""
+
+
+@dataclass(frozen=True)
+class ClaimsAcrossSeeds:
+    """The claims measured on the models of each seed (``per_seed``) and combined (``claims``)."""
+
+    seeds: list[int]
+    per_seed: list[list[claims.Claim]]
+    claims: list[claims.Claim]
+    from_cache: bool
 
 
 @dataclass(frozen=True)
@@ -183,3 +199,48 @@ def measure_claim_table(runs: Mapping[float, TrainResult], autoencoder: TrainRes
     stored, from_cache = cache.cached(key, measure, encode=lambda metadata: ({}, metadata),
                                       decode=lambda _arrays, metadata: metadata, use_cache=use_cache, cache_dir=cache_dir)
     return ClaimTable(_from_records(stored["claims"]), stored["seconds"], from_cache=from_cache)
+
+
+def check_model_seeds(seeds) -> list[int]:
+    """Training seeds for :func:`measure_claims_over_seeds`: distinct, at least :data:`N_GAUSSIAN_SEEDS`
+    (the Laplace claim measures the Gaussian VAE's seed-to-seed spread over that many)."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
+        raise TypeError(f"model_seeds must be a sequence of seeds, got {seeds!r}")
+    seeds = [check_seed(s, "model_seeds entry") for s in seeds]
+    if len(seeds) < N_GAUSSIAN_SEEDS or len(set(seeds)) != len(seeds):
+        raise ValueError(f"model_seeds must hold at least {N_GAUSSIAN_SEEDS} distinct seeds, got {seeds}")
+    return seeds
+
+
+def measure_claims_over_seeds(classifier, data: UnitMnist, *, model_seeds=MODEL_SEEDS, seed: int = 0,
+                              n_train: int | None = None, epochs: int = REPORT_EPOCHS) -> ClaimsAcrossSeeds:
+    """Every claim, measured on the models of each training seed in ``model_seeds`` and combined.
+
+    For each seed the report's VAEs (beta in 0, 1, 5, 50, 200, 500), its autoencoder and the Laplace
+    and uniform VAEs of chapter 11 are trained through the cache (``n_train`` images, ``epochs``
+    epochs) and measured with :func:`measure_claim_table`; the Laplace claim compares against the
+    Gaussian VAEs of the first :data:`N_GAUSSIAN_SEEDS` seeds. ``seed`` seeds every draw of the
+    measurements, the same for every model seed. The verdicts combine by
+    :data:`vaelib.claims.ACROSS_SEEDS_RULE`.
+    """
+    seeds, seed = check_model_seeds(model_seeds), check_seed(seed)
+    if not isinstance(data, UnitMnist):
+        raise TypeError(f"data must be a vaelib.experiments.UnitMnist, got {type(data).__name__}")
+    n_fit = data.n_train if n_train is None else check_int("n_train", n_train, minimum=1, maximum=data.n_train)
+    x_fit, y_fit = data.pixels_train[:n_fit], data.y_train[:n_fit]
+    configs = lambda s: {**{b: report_config(beta=b, epochs=epochs, seed=s) for b in sorted(_needed_betas())},  # noqa: E731
+                         "ae": report_config(model="ae", epochs=epochs, seed=s),
+                         "laplace": report_config(beta=1.0, epochs=epochs, seed=s, latent="laplace"),
+                         "uniform": report_config(beta=1.0, epochs=epochs, seed=s, latent="uniform")}
+    gaussian = [trained(configs(s)[1.0], n_train=n_train, data=data) for s in seeds[:N_GAUSSIAN_SEEDS]]
+    per_seed, from_cache = [], True
+    for s in seeds:
+        models = {name: trained(config, n_train=n_train, data=data) for name, config in configs(s).items()}
+        runs = {b: models[b] for b in sorted(_needed_betas())}
+        family_runs = {"gaussian": gaussian, "laplace": models["laplace"], "uniform": models["uniform"]}
+        table = measure_claim_table(runs, models["ae"], classifier, family_runs, x_fit, y_fit,
+                                    data.x_test, data.y_test, seed=seed)
+        per_seed.append(table.claims)
+        from_cache = from_cache and table.from_cache
+        del models, runs, family_runs, table
+    return ClaimsAcrossSeeds(seeds, per_seed, claims.across_seeds(per_seed, seeds), from_cache)

@@ -14,9 +14,9 @@ N_SE = 3
     A difference "holds" when it exceeds 3 standard errors: the chance that pure noise crosses
     it, either way, is below 0.3% per comparison.
 ALMOST_NORMAL_MAX_NATS = 0.1
-    A Gaussian whose variance is 0.63 or 1.57 in one dimension (standard deviation off by about
-    25%), or whose mean is off by 0.45, is 0.1 nats from N(0, I); below that we call a cloud of
-    codes "almost" standard normal.
+    A Gaussian whose mean is off by 0.45 in one dimension (0.45**2 / 2 = 0.101 nats), or whose
+    variance is 0.49 or 1.77 (standard deviation 0.70 or 1.33, off by about 30%; (v - 1 - ln v) / 2
+    = 0.1), is 0.1 nats from N(0, I); below that we call a cloud of codes "almost" standard normal.
 NARROWER_MAX_VARIANCE = 0.9
     "A minor variance" than the prior: every axis at least 10% narrower. The variance of 10,000
     codes has a relative standard error of sqrt(2 / 10,000) ~ 1.4%, so 10% is about 7 of them.
@@ -81,7 +81,7 @@ __all__ = [
     "measure_sample_quality", "claim_beta0_samples_least_recognizable", "claim_samples_improve_with_beta",
     "claim_high_beta_samples_beat_originals", "claim_beta0_reconstructions_slightly_inferior",
     "claim_beta0_samples_match_reconstructions", "claim_samples_beat_reconstructions", "sample_quality_claims",
-    "claim_laplace_same_results", "claim_uniform_usable",
+    "claim_laplace_same_results", "claim_uniform_usable", "ACROSS_SEEDS_RULE", "across_seeds", "measurements_table",
 ]
 
 VERDICTS = evaluate.VERDICTS
@@ -243,8 +243,8 @@ def claim_closer_to_prior(ae: Mapping, vae: Mapping) -> Claim:
 def claim_almost_standard_normal(vae: Mapping) -> Claim:
     """The VAE's codes almost follow N(0, I) (figure 4): reproduced if D < ALMOST_NORMAL_MAX_NATS (0.1 nats).
 
-    0.1 nats is the distance of a Gaussian with one standard deviation 25% off, or one mean 0.45
-    off (see the module docstring). Not reproduced otherwise.
+    0.1 nats is the distance of a Gaussian with one mean 0.45 off, or one standard deviation about
+    30% off (see the module docstring). Not reproduced otherwise.
     """
     d = _real("vae['D']", _values("vae", vae, fields=("D",))["D"], minimum=0.0)
     return Claim(
@@ -1019,15 +1019,74 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def claims_table(claims: Sequence[Claim]) -> str:
-    """A Markdown table: number, claim, report source, chapter, measured value(s), verdict."""
+ACROSS_SEEDS_RULE = ("reproduced (or not reproduced) when the models of every training seed give that verdict; "
+                     "inconclusive when the seeds disagree")
+"""How the verdicts of models trained from several seeds combine into one (:func:`across_seeds`)."""
+
+
+def across_seeds(per_seed: Sequence[Sequence[Claim]], seeds: Sequence[int]) -> list[Claim]:
+    """One claim per key from the claims measured on the models of each training seed.
+
+    ``per_seed[i]`` holds the claims measured on the models trained from ``seeds[i]``, in the
+    same order for every seed. The verdict follows :data:`ACROSS_SEEDS_RULE`: a verdict that holds
+    for one seed and not for another is within the seed-to-seed spread, so it is inconclusive. The
+    combined claim's ``measured`` lists every seed's numbers and verdict; its ``values`` hold the
+    seeds, each seed's values and verdicts.
+    """
+    seeds = [check_seed(s) for s in seeds]
+    if len(seeds) < 1 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
+    per_seed = [list(claims) for claims in per_seed]
+    if len(per_seed) != len(seeds):
+        raise ValueError(f"per_seed must hold one list of claims per seed ({len(seeds)}), got {len(per_seed)}")
+    keys = [c.key for c in per_seed[0]]
+    for seed, claims in zip(seeds, per_seed):
+        if not all(isinstance(c, Claim) for c in claims):
+            raise TypeError("per_seed must hold lists of Claim records")
+        if [c.key for c in claims] != keys:
+            raise ValueError(f"the claims of seed {seed} differ from seed {seeds[0]}'s in keys or order")
+    combined = []
+    for i, first in enumerate(per_seed[0]):
+        versions = [claims[i] for claims in per_seed]
+        verdicts = [c.verdict for c in versions]
+        verdict = verdicts[0] if len(set(verdicts)) == 1 and verdicts[0] != "inconclusive" else "inconclusive"
+        measured = "; ".join(f"seed {s}: {c.measured} ({c.verdict})" for s, c in zip(seeds, versions))
+        values = {"seeds": seeds, "verdicts": verdicts, "measured": [c.measured for c in versions],
+                  "per_seed": [dict(c.values) for c in versions]}
+        combined.append(Claim(first.key, first.claim, first.source, first.chapter, measured, first.rule, verdict,
+                              values, measured_yet=all(c.measured_yet for c in versions)))
+    return combined
+
+
+def _seed_columns(claims: Sequence[Claim]) -> list[int]:
     claims = list(claims)
     if not claims or not all(isinstance(c, Claim) for c in claims):
         raise TypeError("claims must be a non-empty sequence of Claim records")
-    lines = ["| # | claim of the report | where | chapter | measured | verdict |", "|---|---|---|---|---|---|"]
+    seeds = [c.values.get("seeds") for c in claims]
+    if any(s is None for s in seeds) or any(s != seeds[0] for s in seeds):
+        raise ValueError("claims must come from across_seeds, all over the same seeds")
+    return list(seeds[0])
+
+
+def claims_table(claims: Sequence[Claim]) -> str:
+    """A Markdown table of claims combined by :func:`across_seeds`: number, claim, where the report
+    makes it (and the chapter that measures it), the rule, each seed's verdict and the combined verdict."""
+    seeds = _seed_columns(claims)
+    lines = ["| # | claim of the report | where | rule | " + " | ".join(f"seed {s}" for s in seeds) + " | verdict |",
+             "|---|---|---|---|" + "---|" * len(seeds) + "---|"]
     for i, c in enumerate(claims, start=1):
-        lines.append(f"| {i} | {_cell(c.claim)} | {_cell(c.source)} | {_cell(c.chapter)} | {_cell(c.measured)} | "
-                     f"**{_cell(c.verdict_text)}** |")
+        lines.append(f"| {i} | {_cell(c.claim)} | {_cell(c.source)}; chapter {_cell(c.chapter[:2])} | {_cell(c.rule)} | "
+                     + " | ".join(_cell(v) for v in c.values["verdicts"]) + f" | **{_cell(c.verdict_text)}** |")
+    return "\n".join(lines)
+
+
+def measurements_table(claims: Sequence[Claim]) -> str:
+    """A Markdown table of what was measured for each claim (numbered as in :func:`claims_table`), one
+    column per seed: the spread of every number across seeds."""
+    seeds = _seed_columns(claims)
+    lines = ["| # | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
+    for i, c in enumerate(claims, start=1):
+        lines.append(f"| {i} | " + " | ".join(_cell(m) for m in c.values["measured"]) + " |")
     return "\n".join(lines)
 
 
