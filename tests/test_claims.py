@@ -218,9 +218,11 @@ def test_tables_and_counts():
     records.append(claims.unmeasured_claim("laplace", "a | b", "§4, closing paragraph", "11_other_latents"))
     combined = claims.across_seeds([records, records], [0, 7])
     table = claims.claims_table(combined)
-    assert table.count("\n") == len(records) + 1 and "a \\| b" in table
-    assert "| seed 0 | seed 7 | verdict |" in table.splitlines()[0]
-    assert "inconclusive (not yet measured)" in table and records[0].rule in table
+    legend, blank, header, *rows = table.splitlines()
+    assert legend.startswith("Each seed's verdict, for seeds 0, 7 in that order: ✓ reproduced") and blank == ""
+    assert header.endswith("| rule | seeds | verdict |") and len(rows) == len(records) + 1 and "a \\| b" in table
+    assert rows[1].endswith("| ✓ ✓ | **reproduced** |") and rows[-1].endswith("| ? ? | **inconclusive (not yet measured)** |")
+    assert records[0].rule in rows[1]
     measured = claims.measurements_table(combined)
     assert measured.count("\n") == len(records) + 1 and records[0].measured in measured.splitlines()[2]
     assert claims.verdict_counts(combined) == {"reproduced": 4, "not reproduced": 0, "inconclusive": 1,

@@ -16,7 +16,7 @@ Data flows one way; each module imports only the ones listed before it::
     cache            atomic, hash-verified on-disk store for trained models
     train            seeded training with per-epoch history and weight snapshots
     aevb             Algorithm 1's pieces and the eq. (11) estimator (chapter 04)
-    experiments      MNIST in [0, 1] and the report's settings, shared by the chapters
+    experiments      MNIST in [0, 1] and the book's training settings, shared by the chapters
     plots            one function per kind of figure (a package, one module per topic)
     probe            the determinism probe: a few seconds of training, a digest of the bits
 

@@ -1068,15 +1068,22 @@ def _seed_columns(claims: Sequence[Claim]) -> list[int]:
     return list(seeds[0])
 
 
+SEED_VERDICT_MARKS = {"reproduced": "✓", "not reproduced": "✗", "inconclusive": "?"}
+"""How :func:`claims_table` marks each seed's verdict."""
+
+
 def claims_table(claims: Sequence[Claim]) -> str:
-    """A Markdown table of claims combined by :func:`across_seeds`: number, claim, where the report
-    makes it (and the chapter that measures it), the rule, each seed's verdict and the combined verdict."""
+    """Markdown for claims combined by :func:`across_seeds`: a line saying how each seed's verdict is
+    marked, then a table of number, claim, where the report makes it (and the chapter that measures
+    it), the rule, each seed's verdict (:data:`SEED_VERDICT_MARKS`) and the combined verdict."""
     seeds = _seed_columns(claims)
-    lines = ["| # | claim of the report | where | rule | " + " | ".join(f"seed {s}" for s in seeds) + " | verdict |",
-             "|---|---|---|---|" + "---|" * len(seeds) + "---|"]
+    legend = ", ".join(f"{mark} {verdict}" for verdict, mark in SEED_VERDICT_MARKS.items())
+    lines = [f"Each seed's verdict, for seeds {', '.join(map(str, seeds))} in that order: {legend}.", "",
+             "| # | claim of the report | where | rule | seeds | verdict |", "|---|---|---|---|---|---|"]
     for i, c in enumerate(claims, start=1):
+        marks = " ".join(SEED_VERDICT_MARKS[v] for v in c.values["verdicts"])
         lines.append(f"| {i} | {_cell(c.claim)} | {_cell(c.source)}; chapter {_cell(c.chapter[:2])} | {_cell(c.rule)} | "
-                     + " | ".join(_cell(v) for v in c.values["verdicts"]) + f" | **{_cell(c.verdict_text)}** |")
+                     f"{marks} | **{_cell(c.verdict_text)}** |")
     return "\n".join(lines)
 
 
