@@ -137,18 +137,6 @@ def test_quality_measures_collects_everything():
     assert "accuracy" not in evaluate.quality_measures(probs, probs)
 
 
-@pytest.mark.parametrize("difference, se, expected", [
-    (0.31, 0.1, "reproduced"), (-0.31, 0.1, "not reproduced"), (0.29, 0.1, "inconclusive"), (0.0, 0.0, "inconclusive")])
-def test_verdict_rule(difference, se, expected):
-    assert evaluate.verdict(difference, se) == expected
-
-
-def test_combine_verdicts():
-    assert evaluate.combine_verdicts(["reproduced", "reproduced"]) == "reproduced"
-    assert evaluate.combine_verdicts(["reproduced", "inconclusive"]) == "inconclusive"
-    assert evaluate.combine_verdicts(["inconclusive", "not reproduced"]) == "not reproduced"
-
-
 @pytest.mark.parametrize("probs, error, match", [
     (np.ones((3, 9)) / 9, ValueError, r"shape \(n, 10\)"),
     (np.ones((0, 10)), ValueError, "empty"),
@@ -175,12 +163,6 @@ def test_bad_measure_arguments():
         evaluate.label_accuracy(good, np.arange(9))
     with pytest.raises(ValueError, match="labels must lie in 0-9"):
         evaluate.label_accuracy(good, np.arange(10) + 1)
-    with pytest.raises(ValueError, match="standard_error must be >= 0"):
-        evaluate.verdict(0.1, -1.0)
-    with pytest.raises(ValueError, match="verdict must be one of"):
-        evaluate.combine_verdicts(["yes"])
-    with pytest.raises(ValueError, match="verdicts is empty"):
-        evaluate.combine_verdicts([])
 
 
 def test_classifier_from_uint8_pixels_shares_the_entry_of_their_floats(labelled_blobs, cache_dir):

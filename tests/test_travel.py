@@ -1,4 +1,4 @@
-"""Tests of vaelib.travel (off-centre draws, sigma ellipses, interpolation paths, path measures, verdicts)
+"""Tests of vaelib.travel (off-centre draws, sigma ellipses, interpolation paths, path measures)
 and of the figures in vaelib.plots.travel."""
 
 import matplotlib
@@ -180,32 +180,6 @@ def test_class_entropy_se_against_repeated_sampling():
     assert se == pytest.approx(np.std(entropies, ddof=1), rel=0.2)
 
 
-def test_threshold_verdict_both_directions():
-    assert travel.threshold_verdict(0.9, 0.01, 0.8, 0.5, direction="above") == "reproduced"
-    assert travel.threshold_verdict(0.3, 0.01, 0.8, 0.5, direction="above") == "not reproduced"
-    assert travel.threshold_verdict(0.6, 0.01, 0.8, 0.5, direction="above") == "inconclusive"
-    assert travel.threshold_verdict(0.79, 0.01, 0.8, 0.5, direction="above") == "inconclusive"  # not by 3 s.e.
-    assert travel.threshold_verdict(0.5, 0.05, 1.0, 2.0, direction="below") == "reproduced"
-    assert travel.threshold_verdict(2.5, 0.05, 1.0, 2.0, direction="below") == "not reproduced"
-    assert travel.threshold_verdict(1.5, 0.05, 1.0, 2.0, direction="below") == "inconclusive"
-
-
-def test_figure14_claims_give_seven_verdicts():
-    rng = np.random.default_rng(7)
-    claims = travel.figure14_claims(0.9, 0.3, 1000, 1.2, 0.03, agreement_5=rng.uniform(0.3, 0.6, 100),
-                                    blended_5=np.array([True, False] * 20), midpoint_gap=rng.normal(0.2, 0.1, 100),
-                                    confidence_gap=rng.normal(0.2, 0.1, 100))
-    assert len(claims) == 7 and len({c["key"] for c in claims}) == 7
-    verdicts = [c["verdict"] for c in claims]
-    assert verdicts[:4] == ["not reproduced", "not reproduced", "not reproduced", "inconclusive"]
-    assert verdicts[6] == "reproduced"
-    few = travel.figure14_claims(0.2, 0.8, 1000, 0.5, 0.03, agreement_5=np.full(50, 0.95),
-                                 blended_5=np.ones(5, dtype=bool), midpoint_gap=rng.normal(0.2, 0.1, 50),
-                                 confidence_gap=rng.normal(0.0, 0.1, 50))
-    assert [c["verdict"] for c in few][:6] == ["reproduced"] * 5 + ["inconclusive"]  # too few direct paths
-    assert few[6]["verdict"] == "inconclusive"  # one measure says yes, the other cannot tell
-
-
 # --- figures ------------------------------------------------------------------------------------------
 
 def test_figures_are_drawn():
@@ -263,15 +237,7 @@ def test_bad_path_arguments():
         travel.path_label_agreement(np.zeros((2, 3, 2)), np.zeros((2, 4), dtype=int), np.zeros((5, 2)), np.zeros(5, int), k=1)
 
 
-def test_bad_verdict_arguments():
-    with pytest.raises(ValueError, match="direction must be"):
-        travel.threshold_verdict(1.0, 0.1, 0.5, 0.5, direction="up")
-    with pytest.raises(ValueError, match="fail_at"):
-        travel.threshold_verdict(1.0, 0.1, 0.5, 0.8, direction="above")
-    with pytest.raises(ValueError, match="recognised_0 must be <= 1"):
-        travel.figure14_claims(1.5, 0.3, 100, 1.0, 0.1, np.ones(3), np.ones(3, bool), np.ones(3), np.ones(3))
-    with pytest.raises(TypeError, match="blended_5 must be a 1-D boolean array"):
-        travel.figure14_claims(0.5, 0.3, 100, 1.0, 0.1, np.ones(3), np.ones(3), np.ones(3), np.ones(3))
+def test_bad_strip_arguments():
     with pytest.raises(ValueError, match="fractions has"):
         travel_plots.interpolation_strips({"a": np.zeros((3, 784), np.float32)}, np.linspace(0, 1, 4))
 
@@ -314,8 +280,10 @@ def test_measure_figure14_shapes_and_claims():
     assert set(m["along"]) == {"pixel space", 0.0, 5.0} and m["pairs"].shape == (12, 2)
     assert m["along"][5.0]["distance"].shape == (12, 5) and m["along"][5.0]["agreement"].shape == (12,)
     assert "agreement" not in m["along"]["pixel space"]
-    claims = travel.figure14_claims(**m["claim_inputs"])
-    assert len(claims) == 7 and all(c["verdict"] in travel.VERDICTS for c in claims)
+    from vaelib import claims
+
+    judged = claims.figure14_claims(**m["claim_inputs"])
+    assert len(judged) == 7 and all(c.verdict in claims.VERDICTS for c in judged)
 
 
 def test_bad_measure_figure14_arguments():

@@ -20,7 +20,10 @@ Data flows one way; each module imports only the ones listed before it::
     plots            one function per kind of figure (a package, one module per topic)
     probe            the determinism probe: a few seconds of training, a digest of the bits
 
-The other modules (claims, measures, widgets, ...) open with a sentence saying what they hold.
+    claims           the report's claims: rules, thresholds, verdicts over seeds, chapter 12's table
+                     (a package; its __init__ says which module holds which section)
+
+The other modules (measures, widgets, ...) open with a sentence saying what they hold.
 """
 
 from vaelib import host as _host

@@ -37,7 +37,6 @@ from vaelib.models import as_unit_interval
 
 N_CLASSES = 10
 STEPS_PER_EXECUTION = 16
-VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -315,32 +314,4 @@ def quality_measures(probs, baseline_probs, labels=None, *, threshold: float = 0
         measures["accuracy"] = label_accuracy(probs, labels)
     return measures
 
-
-def verdict(difference: float, standard_error: float, *, n_se: float = 3.0) -> str:
-    """Verdict on a claim that ``difference`` is positive, from its standard error.
-
-    "reproduced" if difference > n_se * se, "not reproduced" if difference < -n_se * se,
-    "inconclusive" in between (the data cannot tell the sign apart from noise).
-    """
-    difference = check_real("difference", difference)
-    standard_error = check_real("standard_error", standard_error, minimum=0.0)
-    n_se = check_real("n_se", n_se, minimum=0.0)
-    if difference > n_se * standard_error:
-        return "reproduced"
-    if difference < -n_se * standard_error:
-        return "not reproduced"
-    return "inconclusive"
-
-
-def combine_verdicts(verdicts) -> str:
-    """One verdict for a claim made of several parts: all reproduced -> reproduced; any part
-    not reproduced -> not reproduced; otherwise inconclusive."""
-    verdicts = [check_choice("verdict", v, VERDICTS) for v in verdicts]
-    if not verdicts:
-        raise ValueError("verdicts is empty: at least one verdict is needed")
-    if all(v == "reproduced" for v in verdicts):
-        return "reproduced"
-    if any(v == "not reproduced" for v in verdicts):
-        return "not reproduced"
-    return "inconclusive"
 

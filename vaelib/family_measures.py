@@ -4,8 +4,8 @@ Every measure is defined for all three families of :mod:`vaelib.families`: the t
 terms of the training history, the code structure (active dimensions and a k-NN accuracy on
 the centres of q(z|x)), and the decoded samples of each model's own prior scored by the digit
 classifier (eq. 13's ratio against the test images, and the spread of digits they show).
-The claim "the Laplace VAE gives almost the same results as the Gaussian" is judged against the
-Gaussian's own seed-to-seed spread (:func:`within_seed_spread`).
+The claim "the Laplace VAE gives almost the same results as the Gaussian" is judged in
+:mod:`vaelib.claims.other_latents`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from vaelib.memory import EAGER_ROWS, in_blocks, releases_free_memory
 from vaelib.models import check_vae
 
 HISTORY_MEASURES = ("test_loss", "test_reconstruction", "test_kl")
-# Two standard deviations of the seed-to-seed spread: a model whose measure lies further than
-# that from the Gaussian seeds' mean would be an unusual draw from the Gaussian's own spread.
-SPREAD_FACTOR = 2.0
 
 
 def encode_centres(model, x, *, batch_size: int = EAGER_ROWS) -> np.ndarray:
@@ -88,32 +85,3 @@ def _family_measures(model, history, x_codes, y_codes, x_test, y_test, classifie
     measures.update({f"prior_{key}": value for key, value in quality.items()
                      if key in ("ratio", "ratio_se", "confident_fraction", "class_entropy")})
     return measures
-
-
-def within_seed_spread(value: float, reference_values, *, factor: float = SPREAD_FACTOR) -> tuple[bool, float, float]:
-    """Is ``value`` within ``factor`` standard deviations of the reference seeds' mean?
-
-    ``reference_values`` are one measure of the same model trained from different seeds (at
-    least 2). Returns (within, distance from the mean, allowed distance = factor * sd).
-    """
-    value = check_real("value", value)
-    reference = np.array([check_real("reference value", v) for v in reference_values], dtype=np.float64)
-    if len(reference) < 2:
-        raise ValueError(f"reference_values needs at least 2 seeds to measure a spread, got {len(reference)}")
-    factor = check_real("factor", factor, minimum=0.0, inclusive_minimum=False)
-    distance = abs(value - float(reference.mean()))
-    allowed = factor * float(reference.std(ddof=1))
-    return distance <= allowed, distance, allowed
-
-
-def same_results_verdict(candidate: dict, references: list[dict], measures) -> str:
-    """"reproduced" if every measure of ``candidate`` is within the references' seed spread
-    (:func:`within_seed_spread`), else "not reproduced"."""
-    measures = tuple(measures)
-    if not measures:
-        raise ValueError("measures must name at least one measure")
-    missing = [m for m in measures if m not in candidate or any(m not in r for r in references)]
-    if missing:
-        raise ValueError(f"measures {missing} are missing from the candidate or a reference")
-    inside = [within_seed_spread(candidate[m], [r[m] for r in references])[0] for m in measures]
-    return "reproduced" if all(inside) else "not reproduced"

@@ -38,21 +38,10 @@ __all__ = [
     "path_label_agreement",
     "class_entropy_se",
     "fraction_se",
-    "threshold_verdict",
-    "figure14_claims",
     "measure_figure14",
 ]
 
-# Thresholds of the rules that judge the report's reading of figure 14 (chapter "Latent travel"),
-# each fixed before looking at the results; the chapter's prose justifies them.
-N_SE = 3.0                    # a threshold is cleared when it is cleared by 3 standard errors
-MAJORITY = 0.5                # "mostly": more than half
-SIMILAR_MAX_BITS = 1.0        # class entropy below a fair choice between two digits: "similar to each other"
-DIVERSE_MIN_BITS = 2.0        # above four equally frequent digits: not similar
-REGION_AGREEMENT_MIN = 0.8    # four decoded images in five are the digit of the region
 BLEND_MIN_PROBABILITY = 0.25  # a border image "blends" A and B if min(p_A, p_B) > 0.25 (odds of at most 3 to 1)
-MIN_DIRECT_PATHS = 10         # fewer direct paths than this: too few to judge the borders
-VERDICTS = evaluate.VERDICTS
 
 
 def _location(mean, std, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -349,111 +338,6 @@ def fraction_se(fraction: float, n: int) -> float:
     return math.sqrt(fraction * (1.0 - fraction) / n)
 
 
-def threshold_verdict(value: float, se: float, reproduce_at: float, fail_at: float, *, direction: str,
-                      n_se: float = N_SE) -> str:
-    """Verdict on a claim that ``value`` is large (``direction="above"``) or small (``"below"``).
-
-    ``"above"``: "reproduced" if value - n_se * se > reproduce_at, "not reproduced" if
-    value + n_se * se < fail_at (fail_at <= reproduce_at); ``"below"`` mirrors it. Anything in
-    between is "inconclusive": the number, with its noise, does not clear either threshold.
-    """
-    value = check_real("value", value)
-    se = check_real("se", se, minimum=0.0)
-    reproduce_at = check_real("reproduce_at", reproduce_at)
-    fail_at = check_real("fail_at", fail_at)
-    n_se = check_real("n_se", n_se, minimum=0.0)
-    if direction not in ("above", "below"):
-        raise ValueError(f"direction must be 'above' or 'below', got {direction!r}")
-    if direction == "above":
-        if fail_at > reproduce_at:
-            raise ValueError(f"for direction='above', fail_at ({fail_at}) must be <= reproduce_at ({reproduce_at})")
-        return ("reproduced" if value - n_se * se > reproduce_at else
-                "not reproduced" if value + n_se * se < fail_at else "inconclusive")
-    if fail_at < reproduce_at:
-        raise ValueError(f"for direction='below', fail_at ({fail_at}) must be >= reproduce_at ({reproduce_at})")
-    return ("reproduced" if value + n_se * se < reproduce_at else
-            "not reproduced" if value - n_se * se > fail_at else "inconclusive")
-
-
-def figure14_claims(recognised_0: float, recognised_5: float, n_draws: int, entropy_5: float, entropy_5_se: float,
-                    agreement_5, blended_5, midpoint_gap, confidence_gap) -> list[dict]:
-    """The report's reading of figure 14 as seven claims, each with its measured value and verdict.
-
-    Parameters
-    ----------
-    recognised_0, recognised_5 : fractions of the decoded N(1, 0.5^2 I) draws (beta = 0, 5) that the
-        classifier recognises; ``n_draws`` draws each
-    entropy_5, entropy_5_se : class entropy (bits) of the decoded beta = 5 draws and its standard error
-    agreement_5 : per-path agreement (n_paths,) of decoded digit and region digit (:func:`path_label_agreement`)
-    blended_5 : for the *direct* beta = 5 paths, whether the border image is a blend (bool array)
-    midpoint_gap : per pair, the pixel path's midpoint ratio of nearest-training-image distances minus the
-        beta = 5 latent path's (positive: the latent path stays closer to real digits)
-    confidence_gap : per pair, the beta = 5 latent path's midpoint ratio of classifier confidence minus the
-        pixel path's (positive: the latent path keeps the classifier's confidence better)
-
-    Returns a list of dicts with ``key``, ``claim``, ``source``, ``measured``, ``rule``, ``verdict`` and
-    ``values`` (the raw numbers), in the fields of :class:`vaelib.claims.Claim` (minus ``chapter``).
-    """
-    f0 = check_real("recognised_0", recognised_0, minimum=0.0, maximum=1.0)
-    f5 = check_real("recognised_5", recognised_5, minimum=0.0, maximum=1.0)
-    n_draws = check_int("n_draws", n_draws, minimum=1)
-    h5 = check_real("entropy_5", entropy_5, minimum=0.0)
-    h5_se = check_real("entropy_5_se", entropy_5_se, minimum=0.0)
-    agreement = np.asarray(agreement_5, dtype=np.float64).reshape(-1)
-    gap = np.asarray(midpoint_gap, dtype=np.float64).reshape(-1)
-    conf_gap = np.asarray(confidence_gap, dtype=np.float64).reshape(-1)
-    blended = np.asarray(blended_5)
-    if blended.dtype != np.bool_ or blended.ndim != 1:
-        raise TypeError(f"blended_5 must be a 1-D boolean array (one entry per direct path), got {blended.dtype}, "
-                        f"shape {blended.shape}")
-    for name, array in (("agreement_5", agreement), ("midpoint_gap", gap), ("confidence_gap", conf_gap)):
-        if len(array) < 2 or not np.all(np.isfinite(array)):
-            raise ValueError(f"{name} must hold at least two finite values (one per path), got {array!r}")
-    if np.any((agreement < 0) | (agreement > 1)):
-        raise ValueError("agreement_5 must lie in [0, 1]")
-    se0, se5 = fraction_se(f0, n_draws), fraction_se(f5, n_draws)
-    se_diff = math.hypot(se0, se5)
-    agree, agree_se = float(agreement.mean()), float(agreement.std(ddof=1) / math.sqrt(len(agreement)))
-    n_direct = len(blended)
-    blend = float(blended.mean()) if n_direct else float("nan")
-    blend_se = fraction_se(blend, n_direct) if n_direct else float("nan")
-    gap_mean, gap_se = float(gap.mean()), float(gap.std(ddof=1) / math.sqrt(len(gap)))
-    conf_mean, conf_se = float(conf_gap.mean()), float(conf_gap.std(ddof=1) / math.sqrt(len(conf_gap)))
-    source = "§4.2, figure 14"
-    rows = [
-        ("beta0_nonsensical", "β = 0 samples from N(1, 0.5²I) are mostly nonsensical",
-         f"recognised {f0:.3f} ± {se0:.3f}", "recognised fraction < 0.5 by 3 s.e. (> 0.5 by 3 s.e.: not reproduced)",
-         threshold_verdict(f0, se0, MAJORITY, MAJORITY, direction="below"), {"recognised": f0, "se": se0}),
-        ("beta5_meaningful", "β = 5 samples from N(1, 0.5²I) are meaningful",
-         f"recognised {f5:.3f} ± {se5:.3f}", "recognised fraction > 0.5 by 3 s.e. (< 0.5 by 3 s.e.: not reproduced)",
-         threshold_verdict(f5, se5, MAJORITY, MAJORITY, direction="above"), {"recognised": f5, "se": se5}),
-        ("beta5_more_meaningful", "β = 5 samples are more meaningful than β = 0 samples",
-         f"difference {f5 - f0:+.3f} ± {se_diff:.3f}", "difference > 0 by 3 s.e. (< 0 by 3 s.e.: not reproduced)",
-         evaluate.verdict(f5 - f0, se_diff, n_se=N_SE), {"difference": f5 - f0, "se": se_diff}),
-        ("beta5_similar", "β = 5 samples have a lot of similarities with each other",
-         f"class entropy {h5:.3f} ± {h5_se:.3f} bits", "entropy < 1 bit by 3 s.e. (> 2 bits by 3 s.e.: not reproduced)",
-         threshold_verdict(h5, h5_se, SIMILAR_MAX_BITS, DIVERSE_MIN_BITS, direction="below"), {"entropy": h5, "se": h5_se}),
-        ("regions_have_features", "zooming in on a region of the β = 5 latent space gives that region's digits",
-         f"agreement {agree:.3f} ± {agree_se:.3f}", "agreement > 0.8 by 3 s.e. (< 0.5 by 3 s.e.: not reproduced)",
-         threshold_verdict(agree, agree_se, REGION_AGREEMENT_MIN, MAJORITY, direction="above"),
-         {"agreement": agree, "se": agree_se}),
-        ("borders_blend", "samples from the border of two classes show features of both (β = 5)",
-         f"blended {blend:.3f} ± {blend_se:.3f} of {n_direct} direct paths",
-         f"blended fraction > 0.5 by 3 s.e. (< 0.5: not reproduced); inconclusive with < {MIN_DIRECT_PATHS} direct paths",
-         "inconclusive" if n_direct < MIN_DIRECT_PATHS else threshold_verdict(blend, blend_se, MAJORITY, MAJORITY,
-                                                                               direction="above"),
-         {"blended": blend, "se": blend_se, "n_direct": n_direct}),
-        ("latent_travel_on_manifold", "travel in the β = 5 latent space stays among digit-like images (vs pixel space)",
-         f"distance gap {gap_mean:+.3f} ± {gap_se:.3f}; confidence gap {conf_mean:+.3f} ± {conf_se:.3f}",
-         "both midpoint-ratio gaps > 0 by 3 s.e. (either < 0 by 3 s.e.: not reproduced)",
-         evaluate.combine_verdicts([evaluate.verdict(gap_mean, gap_se, n_se=N_SE),
-                                    evaluate.verdict(conf_mean, conf_se, n_se=N_SE)]),
-         {"gap": gap_mean, "se": gap_se, "confidence_gap": conf_mean, "confidence_se": conf_se}),
-    ]
-    return [dict(key=key, claim=claim, source=source, measured=measured, rule=rule, verdict=verdict, values=values)
-            for key, claim, measured, rule, verdict, values in rows]
-
-
 @releases_free_memory
 def measure_figure14(models, classifier, x_test, y_test, x_train, *, seed: int = 0, n_draws: int = 1000,
                      n_pairs: int = 300, n_steps: int = 21, n_reference: int = 5000, k: int = 15,
@@ -482,7 +366,7 @@ def measure_figure14(models, classifier, x_test, y_test, x_train, *, seed: int =
     entropy of its N(0, I) samples); ``pairs`` (n_pairs, 2); ``along``, keyed by "pixel space" and by
     beta, with arrays (n_pairs, n_steps) ``confidence`` and ``distance`` (to the nearest reference image)
     and per pair ``midpoint`` (:func:`midpoint_ratio`), the :func:`path_class_summary` fields and, for the
-    latent paths, ``agreement``; and ``claim_inputs``, the arguments of :func:`figure14_claims`.
+    latent paths, ``agreement``; and ``claim_inputs``, the arguments of :func:`vaelib.claims.figure14_claims`.
     """
     if not isinstance(models, dict) or not {0.0, 5.0} <= set(models):
         raise ValueError(f"models must be a dict holding the beta = 0 and beta = 5 models, got keys "

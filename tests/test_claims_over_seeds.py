@@ -1,4 +1,4 @@
-"""vaelib.claim_table: the cache key, the stored records and the checks on what is passed in.
+"""vaelib.claims.over_seeds: the cache key, the stored records and the checks on what is passed in.
 
 The measurement itself runs in chapter 12 (nbval at the defaults, papermill at smoke scale, where
 the small models give new keys, so it is measured every time the library changes).
@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from vaelib import cache, claim_table, claims
+from vaelib import cache, claims
+from vaelib.claims import over_seeds
 from vaelib.data import to_unit_interval
 from vaelib.train import TrainConfig, TrainResult
 
@@ -35,7 +36,7 @@ def inputs(small_images):
 
 
 def _key(inputs, seed=0):
-    return claim_table.claim_table_key(*inputs.values(), seed)
+    return over_seeds.claim_table_key(*inputs.values(), seed)
 
 
 def test_key_changes_with_weights_data_and_seed(inputs):
@@ -57,10 +58,10 @@ def test_key_changes_with_weights_data_and_seed(inputs):
 
 def test_cached_records_are_returned_without_measuring(inputs, tmp_path):
     stored = [claims.Claim("k", "a claim", "§4.1", "06_ae_vs_vae", "1.0", "a rule", "reproduced", {"d": 1.5})]
-    records = json.loads(json.dumps(claim_table._records(stored)))
+    records = json.loads(json.dumps(over_seeds._records(stored)))
     cache.write_entry(tmp_path, _key(inputs), {}, {"claims": records, "seconds": 3.0})
     # the synthetic models could not be measured: a hit must not try
-    table = claim_table.measure_claim_table(*inputs.values(), seed=0, cache_dir=tmp_path)
+    table = over_seeds.measure_claim_table(*inputs.values(), seed=0, cache_dir=tmp_path)
     assert table.from_cache and table.seconds == 3.0 and table.claims == stored
 
 
@@ -68,25 +69,29 @@ def test_records_round_trip_numpy_values():
     claim = claims.Claim("k", "a claim", "§4.2", "07_beta_effects", "2 of 3", "a rule", "inconclusive",
                          {"by_beta": {0.0: np.float32(0.25), 5.0: np.int64(3)}, "holds": np.bool_(True),
                           "series": np.array([1.0, 2.5]), "missing": None})
-    record = claim_table._records([claim])[0]
-    back = claim_table._from_records(json.loads(json.dumps([record])))[0]
+    record = over_seeds._records([claim])[0]
+    back = over_seeds._from_records(json.loads(json.dumps([record])))[0]
     assert back.values == {"by_beta": {"0.0": 0.25, "5.0": 3}, "holds": True, "series": [1.0, 2.5], "missing": None}
     assert (back.key, back.verdict, back.measured) == (claim.key, claim.verdict, claim.measured)
+    judged = claims.judged("k", "c", "s", "ch", "m", "r", [claims.Check("x", np.float64(0.5), "above", 0.1, se=0.01,
+                                                                         n_se=3.0), claims.Check("y", float("nan"), "below", 1.0)])
+    (again,) = over_seeds._from_records(json.loads(json.dumps(over_seeds._records([judged]))))
+    assert again.checks[0] == judged.checks[0] and again.checks[1].what == "y" and again.verdict == "inconclusive"
     with pytest.raises(TypeError, match="cannot be stored"):
-        claim_table._records([claims.Claim("k", "c", "s", "ch", "m", "r", "reproduced", {"bad": object()})])
+        over_seeds._records([claims.Claim("k", "c", "s", "ch", "m", "r", "reproduced", {"bad": object()})])
 
 
 def test_bad_inputs_are_refused(inputs):
     runs = dict(inputs["runs"])
     del runs[200.0]
     with pytest.raises(ValueError, match="every beta"):
-        claim_table.measure_claim_table(**dict(inputs, runs=runs))
+        over_seeds.measure_claim_table(**dict(inputs, runs=runs))
     with pytest.raises(ValueError, match="'gaussian'"):
-        claim_table.measure_claim_table(**dict(inputs, family_runs={**inputs["family_runs"], "gaussian": []}))
+        over_seeds.measure_claim_table(**dict(inputs, family_runs={**inputs["family_runs"], "gaussian": []}))
     with pytest.raises(TypeError, match="TrainResult"):
-        claim_table.measure_claim_table(**dict(inputs, autoencoder="not a result"))
+        over_seeds.measure_claim_table(**dict(inputs, autoencoder="not a result"))
     with pytest.raises(TypeError, match="use_cache"):
-        claim_table.measure_claim_table(**inputs, use_cache="yes")
+        over_seeds.measure_claim_table(**inputs, use_cache="yes")
 
 
 @pytest.mark.parametrize("seeds, error, match", [
@@ -97,5 +102,5 @@ def test_bad_inputs_are_refused(inputs):
 ])
 def test_bad_model_seeds_are_refused(seeds, error, match):
     with pytest.raises(error, match=match):
-        claim_table.check_model_seeds(seeds)
-    assert claim_table.check_model_seeds((4, 2, 9)) == [4, 2, 9]
+        over_seeds.check_model_seeds(seeds)
+    assert over_seeds.check_model_seeds((4, 2, 9)) == [4, 2, 9]

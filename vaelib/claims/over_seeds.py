@@ -1,10 +1,10 @@
 """Every claim of the report's section 4, measured from the cached models of several seeds (chapter 12).
 
 :func:`measure_claim_table` runs the measurements of chapters 06-11 with their arguments (the
-``measure_*`` functions of :mod:`vaelib.claims`, :mod:`vaelib.family_measures` and
-:mod:`vaelib.travel`) on the models of one training seed and returns the :class:`vaelib.claims.Claim`
-records in the table's order. :func:`measure_claims_over_seeds` does so for the models of every
-seed (trained through the cache) and combines the verdicts (:func:`vaelib.claims.across_seeds`).
+``measure_*`` functions of this package, :mod:`vaelib.family_measures` and :mod:`vaelib.travel`)
+on the models of one training seed and returns the :class:`Claim` records in the table's order.
+:func:`measure_claims_over_seeds` does so for the models of every seed (trained through the cache)
+and combines them (:func:`across_seeds`).
 One seed's measurement takes half a minute and a few hundred megabytes, so its records are cached
 like a trained model: the key covers the weights of every model used, the classifier's, the data,
 the seed of the draws and the source of the whole package, so any change to what decides a verdict
@@ -19,8 +19,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from vaelib import cache, claims, evaluate, family_measures, travel
+from vaelib import cache, evaluate, family_measures, travel
 from vaelib.checks import check_images, check_int, check_labels, check_seed, check_training_images
+from vaelib.claims import ae_vs_vae, beta_effects, latent_travel, loss_dynamics, other_latents, sample_quality
+from vaelib.claims.rules import Claim, across_seeds
 from vaelib.data import images_digest, unit_images
 from vaelib.experiments import REPORT_EPOCHS, UnitMnist, report_config, trained
 from vaelib.memory import releases_free_memory
@@ -50,8 +52,8 @@ class ClaimsAcrossSeeds:
     """The claims measured on the models of each seed (``per_seed``) and combined (``claims``)."""
 
     seeds: list[int]
-    per_seed: list[list[claims.Claim]]
-    claims: list[claims.Claim]
+    per_seed: list[list[Claim]]
+    claims: list[Claim]
     from_cache: bool
 
 
@@ -59,7 +61,7 @@ class ClaimsAcrossSeeds:
 class ClaimTable:
     """The measured claims in the table's order, how long measuring took and whether it was cached."""
 
-    claims: list[claims.Claim]
+    claims: list[Claim]
     seconds: float
     from_cache: bool
 
@@ -82,46 +84,46 @@ def _check_inputs(runs, autoencoder, family_runs):
     return every
 
 
-def _measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed) -> list[claims.Claim]:
+def _measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed) -> list[Claim]:
     # section 4.1, figures 2-4 (chapter 06)
-    aevsvae = claims.measure_ae_vs_vae(autoencoder.model(), runs[1.0].model(), x_test, y_test, seed=seed)
-    found = {c.key: c for c in claims.ae_vs_vae_claims(aevsvae)}
+    aevsvae = ae_vs_vae.measure_ae_vs_vae(autoencoder.model(), runs[1.0].model(), x_test, y_test, seed=seed)
+    found = {c.key: c for c in ae_vs_vae.ae_vs_vae_claims(aevsvae)}
     # section 4.2, figures 5-9 (chapter 07); one draw per image for the sampled error, which no claim uses
     # (the table is cached as a whole, so this measurement is not cached on its own)
     betas = list(BETAS_FIGURES_5_8)
-    beta_m = claims.measure_beta_effects(runs, x_train, y_train, x_test, y_test, betas=betas, beta_large=BETA_LARGE,
+    beta_m = beta_effects.measure_beta_effects(runs, x_train, y_train, x_test, y_test, betas=betas, beta_large=BETA_LARGE,
                                          betas_extreme=list(BETAS_EXTREME), seed=seed, n_draws=1, use_cache=False)
-    found.update({c.key: c for c in claims.beta_effects_claims(beta_m, betas=betas, beta_large=BETA_LARGE,
+    found.update({c.key: c for c in beta_effects.beta_effects_claims(beta_m, betas=betas, beta_large=BETA_LARGE,
                                                                betas_extreme=list(BETAS_EXTREME))})
     first = min(runs[1.0].snapshots)
-    found["epoch1-recon"] = claims.claim_epoch1_reconstructions_alike({b: beta_m["rows"][b, first]["err_mu"]
+    found["epoch1-recon"] = beta_effects.claim_epoch1_reconstructions_alike({b: beta_m["rows"][b, first]["err_mu"]
                                                                        for b in betas})
     # figures 9-11 (chapter 08)
     for b in BETAS_LOSS_SHARES:
-        found[f"share-{b:g}"] = claims.claim_kl_share_dynamics(runs[b].history, b, "unweighted")
-    found["fig9-kl"] = claims.claim_large_beta_kl_increases(runs[BETA_LARGE].history, BETA_LARGE)
+        found[f"share-{b:g}"] = loss_dynamics.claim_kl_share_dynamics(runs[b].history, b, "unweighted")
+    found["fig9-kl"] = loss_dynamics.claim_large_beta_kl_increases(runs[BETA_LARGE].history, BETA_LARGE)
     # figures 5, 8 and 12-13 (chapter 09)
-    quality = claims.measure_sample_quality(classifier, {b: runs[b] for b in BETAS_LOSS_SHARES}, x_test, y_test,
+    quality = sample_quality.measure_sample_quality(classifier, {b: runs[b] for b in BETAS_LOSS_SHARES}, x_test, y_test,
                                             seed=seed)
     at = lambda epoch: {b: quality["results"][b, epoch] for b in BETAS_LOSS_SHARES}  # noqa: E731
-    found.update({c.key: c for c in claims.sample_quality_claims(at(quality["last_epoch"]))})
-    found["beta0-least-epoch1"] = claims.claim_beta0_samples_least_recognizable(at(first), epoch=first)
-    found["beta0-match"] = claims.claim_beta0_samples_match_reconstructions(at(quality["last_epoch"]))
-    found["beat-recon"] = claims.claim_samples_beat_reconstructions(at(quality["last_epoch"]))
+    found.update({c.key: c for c in sample_quality.sample_quality_claims(at(quality["last_epoch"]))})
+    found["beta0-least-epoch1"] = sample_quality.claim_beta0_samples_least_recognizable(at(first), epoch=first)
+    found["beta0-match"] = sample_quality.claim_beta0_samples_match_reconstructions(at(quality["last_epoch"]))
+    found["beat-recon"] = sample_quality.claim_samples_beat_reconstructions(at(quality["last_epoch"]))
     # figure 14 (chapter 10): the report's reading of it as claims; chapters 10 and 11 use the first
     # 5,000 and 10,000 training images, so only those are held as floats
     x_head = unit_images(x_train[:N_HEAD], name="x_train")
     travel_m = travel.measure_figure14({b: runs[b].model() for b in BETAS_FIGURE_14}, classifier, x_test, y_test,
                                        x_head, seed=seed)
-    travel_claims = [claims.Claim(chapter="10_latent_travel", **c) for c in travel.figure14_claims(**travel_m["claim_inputs"])]
+    travel_claims = latent_travel.figure14_claims(**travel_m["claim_inputs"])
     found.update({f"travel-{c.key}": c for c in travel_claims})
     # the closing paragraph (chapter 11): Gaussian VAEs from three seeds, a Laplace and a uniform VAE
     measure = lambda run: family_measures.family_measures(run, x_head, y_train[:len(x_head)], x_test, y_test,  # noqa: E731
                                                           classifier, n_codes=len(x_head), seed=seed,
                                                           use_cache=False)
     gaussian = [measure(r) for r in family_runs["gaussian"]]
-    found["laplace"] = claims.claim_laplace_same_results(measure(family_runs["laplace"]), gaussian)
-    found["uniform"] = claims.claim_uniform_usable(measure(family_runs["uniform"]))
+    found["laplace"] = other_latents.claim_laplace_same_results(measure(family_runs["laplace"]), gaussian)
+    found["uniform"] = other_latents.claim_uniform_usable(measure(family_runs["uniform"]))
 
     order = [*CHAPTER_06_ONWARDS, *[f"travel-{c.key}" for c in travel_claims], "laplace", "uniform"]
     if sorted(order) != sorted(found):
@@ -146,12 +148,12 @@ def _plain(value):
     raise TypeError(f"a claim value of type {type(value).__name__} cannot be stored: {value!r:.80}")
 
 
-def _records(found: list[claims.Claim]) -> list[dict]:
+def _records(found: list[Claim]) -> list[dict]:
     return [_plain(asdict(c)) for c in found]
 
 
-def _from_records(records: list[dict]) -> list[claims.Claim]:
-    return [claims.Claim(**record) for record in records]
+def _from_records(records: list[dict]) -> list[Claim]:
+    return [Claim(**record) for record in records]
 
 
 def claim_table_key(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed: int) -> str:
@@ -221,7 +223,7 @@ def measure_claims_over_seeds(classifier, data: UnitMnist, *, model_seeds=MODEL_
     epochs) and measured with :func:`measure_claim_table`; the Laplace claim compares against the
     Gaussian VAEs of the first :data:`N_GAUSSIAN_SEEDS` seeds. ``seed`` seeds every draw of the
     measurements, the same for every model seed. The verdicts combine by
-    :data:`vaelib.claims.ACROSS_SEEDS_RULE`.
+    :data:`vaelib.claims.rules.ACROSS_SEEDS_RULE`.
     """
     seeds, seed = check_model_seeds(model_seeds), check_seed(seed)
     if not isinstance(data, UnitMnist):
@@ -243,4 +245,4 @@ def measure_claims_over_seeds(classifier, data: UnitMnist, *, model_seeds=MODEL_
         per_seed.append(table.claims)
         from_cache = from_cache and table.from_cache
         del models, runs, family_runs, table
-    return ClaimsAcrossSeeds(seeds, per_seed, claims.across_seeds(per_seed, seeds), from_cache)
+    return ClaimsAcrossSeeds(seeds, per_seed, across_seeds(per_seed, seeds), from_cache)
