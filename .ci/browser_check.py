@@ -14,7 +14,11 @@ and the browser's DNS resolves nothing but 127.0.0.1. For every page it checks:
   and no output figure is blank (a single colour); a chapter whose notebook stores no outputs
   at all (never executed) fails;
 - widgets: on pages that embed ipywidgets state the widgets render, and where a slider is linked
-  to a ``Stack`` of images, moving the slider (keyboard) changes the visible image.
+  to a ``Stack`` of images, moving the slider (keyboard) changes the visible image;
+- decoding widgets (vaelib's latent navigators and reconstruction samplers, which decode in the
+  page): as many render as the notebook stores; dragging across a navigator's plane changes the
+  decoded image at every step, an arrow key moves it, switching the model changes it; every press of
+  a sampler's *encode again* gives a new set of draws.
 
 The β slider of chapter 07 is required as soon as ``book/07_beta_effects.ipynb`` stores widget
 state (or with ``--require-slider``); until then its absence is reported as SKIPPED.
@@ -40,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ALWAYS_FIGURES = ("06", "07", "08", "09")  # chapters that must show figures whatever the notebook
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-SCREENSHOT_PAGES = ("book/intro.html", "book/07_beta_effects.html")
+SCREENSHOT_PAGES = ("book/intro.html", "book/07_beta_effects.html", "book/06_ae_vs_vae.html")
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -104,7 +108,7 @@ JS_IMAGES = """() => {
 JS_WIDGETS = """() => ({
   state: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
   views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
-  rendered: document.querySelectorAll('.jupyter-widgets').length,
+  rendered: document.querySelectorAll('.jupyter-widgets, .vaelib-decoder-widget').length,
   sliders: document.querySelectorAll('.widget-slider').length,
 })"""
 
@@ -121,8 +125,8 @@ def check_slider(page, url: str, failures: list[str], notes: list[str]) -> bool:
 
     Each slider's handle gets focus and ArrowRight (ArrowLeft when the slider is at its end).
     At least one slider must change the visible image, and the β slider (``.vaelib-beta-slider``)
-    must, when the page has one. Sliders inside ``.vaelib-needs-kernel`` (widgets that compute in
-    the kernel, e.g. chapter 06's navigator) cannot work in the static page and are not moved.
+    must, when the page has one. Sliders inside ``.vaelib-needs-kernel`` (a widget that could only
+    compute in a kernel; the book has none now) cannot work in the static page and are not moved.
     Returns whether an image changed.
     """
     sliders = page.locator(".widget-slider")
@@ -169,10 +173,113 @@ def check_slider(page, url: str, failures: list[str], notes: list[str]) -> bool:
     return changed_any
 
 
+def decoding_widgets_stored(page: str) -> dict:
+    """How many latent navigators and reconstruction samplers the notebook behind ``page`` stores."""
+    nb_path = ROOT / Path(page).with_suffix(".ipynb")
+    if not nb_path.exists():
+        return {"navigator": 0, "sampler": 0}
+    state = json.loads(nb_path.read_text(encoding="utf-8")).get("metadata", {}).get("widgets", {}).get(
+        WIDGET_STATE, {}).get("state", {})
+    kinds = [m["state"].get("kind") for m in state.values() if m.get("model_module") == "anywidget"]
+    return {"navigator": kinds.count("navigator"), "sampler": kinds.count("sampler")}
+
+
+# A digest of a canvas's pixels (its PNG data URL), to tell whether what it shows changed.
+JS_CANVAS_DIGEST = """e => { const s = e.toDataURL(); let h = 0;
+  for (let i = 0; i < s.length; i++) { h = (h * 31 + s.charCodeAt(i)) | 0; } return `${s.length}:${h}`; }"""
+
+
+DECODING_WIDGETS = {"navigator": ".vaelib-latent-navigator", "sampler": ".vaelib-reconstruction-sampler"}
+
+
+def loaded(page, url: str, kind: str, timeout: float, failures: list[str]):
+    """Yield (name, locator) of each decoding widget of ``kind`` whose decoder loaded; a failure for the others."""
+    widgets = page.locator(DECODING_WIDGETS[kind])
+    for i in range(widgets.count()):
+        root = widgets.nth(i)
+        try:
+            root.locator("xpath=self::*[@data-ready='true']").wait_for(timeout=timeout * 1000)
+        except Exception:  # noqa: BLE001 -- reported as a failure
+            failures.append(f"{url}: {kind} {i}: its decoder did not load (no data-ready)")
+            continue
+        yield f"{url}: {kind} {i}", root
+
+
+def check_decoders(page, url: str, timeout: float, failures: list[str], notes: list[str]) -> None:
+    """Drive every decoding widget of the page as a reader would; the decoded images must follow."""
+    expected = decoding_widgets_stored(url)
+    for kind, selector in DECODING_WIDGETS.items():
+        found = page.locator(selector).count()
+        if expected[kind] and found == 0:
+            try:
+                page.wait_for_selector(selector, timeout=timeout * 1000)
+                found = page.locator(selector).count()
+            except Exception:  # noqa: BLE001 -- reported below
+                pass
+        if found != expected[kind]:
+            failures.append(f"{url}: {found} {kind}(s) rendered, the notebook stores {expected[kind]}")
+    for name, root in loaded(page, url, "navigator", timeout, failures):
+        plane, digit = root.locator(".vaelib-plane"), root.locator(".vaelib-digit")
+        plane.scroll_into_view_if_needed()
+        box = plane.bounding_box()
+        seen = [digit.evaluate(JS_CANVAS_DIGEST)]
+        steps = 8
+        page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.25 * box["height"])
+        page.mouse.down()
+        unchanged = 0
+        for k in range(1, steps + 1):  # a drag from upper left towards lower right
+            f = k / steps
+            page.mouse.move(box["x"] + (0.2 + 0.6 * f) * box["width"], box["y"] + (0.25 + 0.5 * f) * box["height"])
+            now = digit.evaluate(JS_CANVAS_DIGEST)
+            unchanged += now == seen[-1]
+            seen.append(now)
+        page.mouse.up()
+        if unchanged:
+            failures.append(f"{name}: the decoded image did not change at {unchanged} of {steps} steps of a drag")
+        readout = root.locator(".vaelib-z-readout").inner_text()
+        before = digit.evaluate(JS_CANVAS_DIGEST)
+        plane.focus()
+        page.keyboard.press("ArrowLeft")
+        after_key = digit.evaluate(JS_CANVAS_DIGEST)
+        if after_key == before:
+            failures.append(f"{name}: ArrowLeft on the plane did not change the decoded image")
+        choice = root.locator(".vaelib-model-choice")
+        switched = "no model menu"
+        if choice.count():
+            options = choice.locator("option")
+            labels = [options.nth(k).inner_text() for k in range(options.count())]
+            for label in labels[1:] + labels[:1]:
+                previous = digit.evaluate(JS_CANVAS_DIGEST)
+                choice.select_option(label=label)
+                if digit.evaluate(JS_CANVAS_DIGEST) == previous:
+                    failures.append(f"{name}: switching to model {label!r} did not change the decoded image")
+            switched = f"switched through {labels}"
+        notes.append(f"{name}: drag of {steps} steps changed the image at {steps - unchanged}; ended at {readout.strip()}; "
+                     f"arrow key changed it: {after_key != before}; {switched}")
+    for name, root in loaded(page, url, "sampler", timeout, failures):
+        draws, button = root.locator(".vaelib-draws"), root.locator(".vaelib-resample-button")
+        button.scroll_into_view_if_needed()
+        seen = [draws.evaluate(JS_CANVAS_DIGEST)]
+        presses = 5
+        for _ in range(presses):
+            button.click()
+            seen.append(draws.evaluate(JS_CANVAS_DIGEST))
+        if len(set(seen)) != presses + 1:
+            failures.append(f"{name}: {presses} presses of 'encode again' gave {len(set(seen)) - 1} new draws")
+        slider = root.locator(".vaelib-digit-index")
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        moved = draws.evaluate(JS_CANVAS_DIGEST) not in seen
+        if not moved:
+            failures.append(f"{name}: moving the test-digit slider did not change the draws shown")
+        notes.append(f"{name}: {presses} presses gave {len(set(seen)) - 1} different draws; the digit slider "
+                     f"changed them: {moved}; {root.locator('.vaelib-sampler-summary').inner_text()}")
+
+
 def take_screenshots(page, rel: str, shots: Path, notes: list[str]) -> None:
     """Screenshot ``rel`` in light mode, scrolled to its first widget or figure, and in dark mode."""
     stem = rel.replace("/", "_").replace(".html", "")
-    for selector in (".jupyter-widgets", ".cell_output img"):
+    for selector in (".jupyter-widgets, .vaelib-decoder-widget", ".cell_output img"):
         target = page.locator(selector)
         if target.count():
             target.first.scroll_into_view_if_needed()
@@ -277,7 +384,7 @@ def check_page(page, rel: str, base: str, site: Path, args, failures: list[str],
     w = page.evaluate(JS_WIDGETS)
     if w["state"]:
         try:
-            page.wait_for_selector(".jupyter-widgets", timeout=args.timeout * 1000)
+            page.wait_for_selector(".jupyter-widgets, .vaelib-decoder-widget", timeout=args.timeout * 1000)
             if w["sliders"] == 0:
                 page.wait_for_timeout(500)
         except Exception:  # noqa: BLE001 -- reported below
@@ -288,6 +395,7 @@ def check_page(page, rel: str, base: str, site: Path, args, failures: list[str],
         elif w["sliders"]:
             check_slider(page, rel, failures, notes)
             row["slider_checked"] = rel == args.slider_page
+        check_decoders(page, rel, args.timeout, failures, notes)
     row["widgets"] = f"{w['rendered']} rendered, {w['sliders']} sliders" if w["state"] else "-"
     # images
     imgs = page.evaluate(JS_IMAGES)
@@ -399,12 +507,17 @@ def main() -> int:
     for n in notes:
         print(n)
     print(f"{len(rows)} pages checked in {time.time() - t0:.1f} s with the network cut off")
+    return verdict("browser check", failures)
+
+
+def verdict(check: str, failures: list[str]) -> int:
+    """Print the failures (each once) and return the exit status of ``check``."""
     if failures:
-        print(f"\nBROWSER CHECK FAILED: {len(failures)} problem(s)", file=sys.stderr)
+        print(f"\n{check.upper()} FAILED: {len(failures)} problem(s)", file=sys.stderr)
         for f in dict.fromkeys(failures):
             print(f"  - {f}", file=sys.stderr)
         return 1
-    print("browser check passed")
+    print(f"{check} passed")
     return 0
 
 

@@ -7,6 +7,13 @@ registry's ``dist.integrity`` (sha512) pinned below, extracts the files the page
 Sphinx's ``mathjax_path`` and myst-nb's ``nb_ipywidgets_js`` (RequireJS + the widget manager) at
 those local copies, so no page of the book loads anything from outside the site.
 
+It also serves anywidget's front end, which vaelib's decoding widgets need (``vaelib/widgets.py``):
+the AMD module ``anywidget/nbextension/index.js`` of the installed ``anywidget`` Python package (pinned
+in ``requirements.txt``), checked against the version and sha512 pinned below (a mismatch stops the
+build). anywidget's npm package cannot be used here: it is an ES module, and the widget manager loads
+a widget's module with RequireJS, which needs AMD; the wheel's AMD build is the one anywidget itself
+serves to RequireJS pages (the classic notebook).
+
 - Tarballs are cached in ``$BOOK_ASSET_CACHE`` (else ``$XDG_CACHE_HOME/vaelib-book/npm``, else
   ``~/.cache/vaelib-book/npm``) and re-verified on every build; a cached or downloaded tarball
   whose hash does not match is deleted and the build stops with an error: it is never used.
@@ -101,6 +108,29 @@ PINS = (
             "dist/*.svg",
             "package.json",  # licence (BSD-3-Clause) and version; the tarball has no LICENSE file
         ),
+    ),
+)
+
+@dataclass(frozen=True)
+class PythonPackagePin:
+    """A file of an installed Python package at an exact version, with its sha512, served from the site."""
+
+    package: str
+    version: str
+    path: str  # inside the package's folder
+    integrity: str  # "sha512-" + base64(sha512(file))
+    dest: str  # path under _static/npm/
+
+
+PYTHON_PINS = (
+    # anywidget's AMD front end: defines the "anywidget" widget module (AnyModel, AnyView) on top of
+    # @jupyter-widgets/base; _ext/static/widgets_offline.js maps the module name to this copy.
+    PythonPackagePin(
+        "anywidget",
+        "0.11.0",
+        "nbextension/index.js",
+        "sha512-6VKFs6N8SBLqjP/j0KeCcB6FPN/+lBbUCo+oBJuVwcKyXgFggsYasWgAevmvNsWs6SsmJ8EYiWrjFtqO1faFCg==",
+        "anywidget/index.js",
     ),
 )
 
@@ -238,6 +268,33 @@ def extract(pin: NpmPin, tarball: Path, static_root: Path) -> int:
     return count
 
 
+def stage_python_file(pin: PythonPackagePin, static_root: Path) -> Path:
+    """Copy ``pin.path`` of the installed package to ``static_root/npm/pin.dest`` after checking its
+    version and sha512; raise AssetIntegrityError (nothing copied) on any mismatch."""
+    from importlib import metadata, util
+
+    try:
+        installed = metadata.version(pin.package)
+    except metadata.PackageNotFoundError as err:
+        raise ExtensionError(f"{pin.package}=={pin.version} is not installed (pip install -r requirements.txt)") from err
+    if installed != pin.version:
+        raise AssetIntegrityError(f"{pin.package} {installed} is installed, the site pins {pin.version}: install the "
+                                  "pinned version (requirements.txt) or move the pin in _ext/offline_assets.py")
+    spec = util.find_spec(pin.package)
+    source = Path(spec.origin).parent / pin.path
+    data = source.read_bytes()
+    if sri_sha512(data) != pin.integrity:
+        raise AssetIntegrityError(f"{source} has integrity {sri_sha512(data)}, expected {pin.integrity}: the installed "
+                                  f"{pin.package} {pin.version} is not the released file; reinstall it")
+    target = static_root / VENDOR / pin.dest
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    for file in metadata.distribution(pin.package).files or ():
+        if file.name.startswith("LICENSE"):  # MIT: its licence travels with the file
+            shutil.copyfile(file.locate(), target.parent / file.name)
+    return target
+
+
 def setup_assets(app: Sphinx, config: Config) -> None:
     """config-inited: fetch, verify and stage the assets; point the page scripts at them."""
     static_root = Path(app.doctreedir).parent / "offline_assets"
@@ -245,6 +302,9 @@ def setup_assets(app: Sphinx, config: Config) -> None:
     for pin in PINS:
         n = extract(pin, fetch(pin, cache), static_root)
         logger.info(f"[offline_assets] {pin.name}@{pin.version}: {n} files (integrity verified)")
+    for pin in PYTHON_PINS:
+        stage_python_file(pin, static_root)
+        logger.info(f"[offline_assets] {pin.package} {pin.version}: {pin.path} (integrity verified)")
     shutil.copyfile(SETUP_JS, static_root / VENDOR / SETUP_JS.name)
     config.html_static_path = list(config.html_static_path) + [str(static_root)]
     config.mathjax_path = MATHJAX_PATH

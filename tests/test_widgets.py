@@ -6,7 +6,11 @@ import pytest
 
 matplotlib.use("Agg")
 
+import base64  # noqa: E402
+import zlib  # noqa: E402
+
 import keras  # noqa: E402
+import traitlets  # noqa: E402
 from ipywidgets import embed  # noqa: E402
 
 from vaelib import cache  # noqa: E402
@@ -145,57 +149,106 @@ def test_explorer_pngs_bad_input(results, explorer_inputs):
         W.explorer_pngs(results, x_test, labels, shown, z_prior, dpi=5, use_cache=False)
 
 
-def test_latent_navigator_decodes_the_slider_point(vae):
+
+def front_end_update(widget, **state):
+    """Deliver ``state`` to ``widget`` as the page's front end does in a live kernel (a comm "update")."""
+    widget._handle_msg({"content": {"data": {"method": "update", "state": state, "buffer_paths": []}},  # noqa: SLF001
+                        "buffers": []})
+
+
+def keras_decode(model, z):
+    return np.asarray(model.decode(np.asarray(z, np.float32).reshape(-1, 2)))
+
+
+def test_latent_navigator_decodes_the_chosen_point(vae):
     codes = np.random.default_rng(1).standard_normal((300, 2))
     navigator = W.latent_navigator(vae, codes, np.arange(300) % 10, limit=3.0)
-    before = bytes(navigator.plane.value)
+    assert navigator.z == [0.0, 0.0] and navigator.kind == "navigator"
     navigator.move_to(1.5, -0.5)
-    expected = np.asarray(vae.decode(np.array([[1.5, -0.5]], np.float32)))[0]
-    np.testing.assert_allclose(navigator.decoded, expected, atol=1e-6)
-    assert bytes(navigator.digit.value) == W.digit_png(expected, scale=6)
-    assert bytes(navigator.plane.value) != before  # the marker moved
-    navigator.z2.value = 2.0
-    expected = np.asarray(vae.decode(np.array([[1.5, 2.0]], np.float32)))[0]
-    np.testing.assert_allclose(navigator.decoded, expected, atol=1e-6)
+    assert navigator.z == [1.5, -0.5] and navigator.get_state()["z"] == [1.5, -0.5]
+    np.testing.assert_allclose(navigator.decoded, keras_decode(vae, [1.5, -0.5])[0], atol=1e-5)
+    navigator.z = [1.5, 2.0]  # the trait itself, as a notebook cell or the page sets it
+    np.testing.assert_allclose(navigator.decoded, keras_decode(vae, [1.5, 2.0])[0], atol=1e-5)
+    front_end_update(navigator, z=[-2.25, 0.75])  # a drag in the page, arriving in the kernel
+    assert tuple(navigator.point) == (-2.25, 0.75)
+    np.testing.assert_allclose(navigator.decoded, keras_decode(vae, [-2.25, 0.75])[0], atol=1e-5)
 
 
-def test_latent_navigator_dropdown_switches_model(vae):
+def test_latent_navigator_switches_model(vae):
     keras.utils.set_random_seed(1)
     other = VAE(hidden_units=(16,))
     other(np.zeros((1, 784), np.float32))
     codes = np.random.default_rng(2).standard_normal((100, 2))
     navigator = W.latent_navigator({"β = 1": vae, "β = 5": other}, {"β = 1": codes, "β = 5": codes * 10},
                                    np.arange(100) % 10, z=(0.5, 0.5))
-    assert navigator.limit == 3.0 and navigator.limits["β = 5"] > 20  # each model gets a range for its codes
-    point = np.array([[0.5, 0.5]], np.float32)
-    np.testing.assert_allclose(navigator.decoded, np.asarray(vae.decode(point))[0], atol=1e-6)
+    assert navigator.choices == ["β = 1", "β = 5"] and navigator.selected == "β = 1"
+    assert navigator.limit == 3.0 and navigator.limits[1] > 20  # each model gets a range for its codes
+    np.testing.assert_allclose(navigator.decoded, keras_decode(vae, [0.5, 0.5])[0], atol=1e-5)
     navigator.select("β = 5")
-    np.testing.assert_allclose(navigator.decoded, np.asarray(other.decode(point))[0], atol=1e-6)
-    assert not np.allclose(navigator.decoded, np.asarray(vae.decode(point))[0])
-    assert navigator.z1.max == navigator.limits["β = 5"]
+    np.testing.assert_allclose(navigator.decoded, keras_decode(other, [0.5, 0.5])[0], atol=1e-5)
+    assert not np.allclose(navigator.decoded, keras_decode(vae, [0.5, 0.5])[0])
     navigator.move_to(15.0, -12.0)  # beyond the first model's range, inside this one's
-    np.testing.assert_allclose(navigator.decoded, np.asarray(other.decode(np.array([[15.0, -12.0]], np.float32)))[0],
-                               atol=1e-6)
-    navigator.select("β = 1")  # back to the narrower range: the point is clipped into it
-    assert navigator.z1.max == 3.0 and tuple(navigator.point) == (3.0, -3.0)
-    np.testing.assert_allclose(navigator.decoded, np.asarray(vae.decode(np.array([[3.0, -3.0]], np.float32)))[0],
-                               atol=1e-6)
+    np.testing.assert_allclose(navigator.decoded, keras_decode(other, [15.0, -12.0])[0], atol=1e-5)
+    front_end_update(navigator, selected="β = 1")  # the page's menu: the point is clipped into the range
+    assert navigator.limit == 3.0 and navigator.z == [3.0, -3.0]
+    np.testing.assert_allclose(navigator.decoded, keras_decode(vae, [3.0, -3.0])[0], atol=1e-5)
 
 
-def test_reconstruction_sampler_button_draws_again(vae, small_images):
+def test_navigator_state_holds_what_the_page_needs(vae):
+    codes = np.random.default_rng(3).standard_normal((50, 2))
+    labels = np.arange(50) % 10
+    navigator = W.latent_navigator({"a": vae, "b": vae}, {"a": codes, "b": -codes}, labels, n_points=40)
+    state = embed.embed_data(views=[navigator])["manager_state"]["state"]
+    own = state[navigator.model_id]
+    assert own["model_module"] == "anywidget" and navigator.get_state()["_esm"] == W.DECODER_JS.read_text()
+    refs = own["state"]["decoders"]
+    assert refs == [f"IPY_MODEL_{navigator.decoders[0].model_id}"] * 2  # one model, its weights stored once
+    holder = state[refs[0][len("IPY_MODEL_"):]]
+    assert holder["model_name"] == "WidgetModel" and holder["model_module"] == "@jupyter-widgets/base"
+    (weights,) = holder["buffers"]
+    assert weights["path"] == ["weights"]
+    flat = W.unpack_floats(base64.b64decode(weights["data"]))
+    np.testing.assert_array_equal(flat, np.concatenate([w.reshape(-1) for w in vae.decoder.get_weights()]))
+    buffers = {tuple(b["path"]): base64.b64decode(b["data"]) for b in own["buffers"]}
+    np.testing.assert_array_equal(np.frombuffer(buffers["codes", 1], "<f4").reshape(-1, 2), (-codes[:40]).astype(np.float32))
+    np.testing.assert_array_equal(np.frombuffer(buffers["labels",], np.uint8), labels[:40])
+
+
+def test_reconstruction_sampler_draws_again(vae, small_images):
     images = small_images[1][:4]
     sampler = W.reconstruction_sampler(vae, images, n_draws=200, seed=3)
-    first_draws, first_png = sampler.draws.copy(), bytes(sampler.view.value)
-    sampler.button.click()
-    assert not np.allclose(sampler.draws, first_draws) and bytes(sampler.view.value) != first_png
-    np.testing.assert_allclose(sampler.decoded, np.asarray(vae.decode(sampler.draws.astype(np.float32))), atol=1e-6)
+    assert sampler.kind == "sampler" and sampler.n_images == 4 and sampler.index == 0
+    first = sampler.draws.copy()
+    sampler.resample()  # what "encode again" does
+    assert sampler.draws.shape == (200, 2) and not np.allclose(sampler.draws, first)
+    np.testing.assert_allclose(sampler.decoded, keras_decode(vae, sampler.draws), atol=1e-5)
     mu, log_var = (np.asarray(a, np.float64)[0] for a in vae.encode(images[:1]))
+    np.testing.assert_allclose(sampler.mu[0], mu, rtol=1e-6)
+    np.testing.assert_allclose(sampler.sigma[0], np.exp(0.5 * log_var), rtol=1e-6)
     # 200 draws from N(mu, sigma^2): the sample mean lies within 5 standard errors of mu per axis
     assert np.all(np.abs(sampler.draws.mean(axis=0) - mu) < 5 * np.exp(0.5 * log_var) / np.sqrt(200))
     sampler.choose(2)
     mu2, log_var2 = (np.asarray(a, np.float64)[0] for a in vae.encode(images[2:3]))
+    assert sampler.index == 2 and sampler.get_state()["index"] == 2
     assert np.all(np.abs(sampler.draws.mean(axis=0) - mu2) < 5 * np.exp(0.5 * log_var2) / np.sqrt(200))
-    assert sampler.spread["mean_pixel_std"] > 0 and "mean per-pixel standard deviation" in sampler.summary.value
+    assert sampler.spread["mean_pixel_std"] > 0 and "mean per-pixel standard deviation" in sampler.summary
+    # draws made in the page (its button) arrive in the kernel; the decodings follow them
+    page_draws = (np.asarray(sampler.mu[1]) + 0.1 * np.ones((200, 2))).tolist()
+    front_end_update(sampler, index=1, draw_codes=page_draws)
+    assert sampler.index == 1
+    np.testing.assert_allclose(sampler.decoded, keras_decode(vae, page_draws), atol=1e-5)
+    state = embed.embed_data(views=[sampler])["manager_state"]["state"][sampler.model_id]
+    (stored,) = state["buffers"]
+    np.testing.assert_array_equal(np.frombuffer(base64.b64decode(stored["data"]), np.uint8).reshape(4, 784),
+                                  np.round(255 * images).astype(np.uint8))
+    assert state["state"]["decoder"] == f"IPY_MODEL_{W.decoder_weights(vae).model_id}"
+
+
+def test_sampler_and_navigator_share_the_weights(vae, small_images):
+    codes = np.zeros((10, 2))
+    navigator = W.latent_navigator(vae, codes, np.zeros(10, int))
+    sampler = W.reconstruction_sampler(vae, small_images[1][:2])
+    assert sampler.decoder is navigator.decoders[0]
 
 
 def test_invalid_explorer_values(pngs):
@@ -210,6 +263,8 @@ def test_invalid_explorer_values(pngs):
         W.beta_explorer([])
 
 
+
+
 def test_bad_navigator_point(vae):
     navigator = W.latent_navigator(vae, np.zeros((10, 2)), np.zeros(10, int), limit=3.0)
     with pytest.raises(ValueError, match=r"z1 must be <= 3\.0, got 5\.0"):
@@ -218,8 +273,29 @@ def test_bad_navigator_point(vae):
         navigator.move_to(0.0, -4.0)
     with pytest.raises(ValueError, match=r"model must be one of 'model'; got 'β = 2'"):
         navigator.select("β = 2")
-    with pytest.raises(ValueError, match=r"z must have shape|z_test"):
+    with pytest.raises(traitlets.TraitError, match=r"z must be two finite numbers within \[-3, 3\] \(the plane of "
+                                                   r"'model'\), got \[4\.0, 0\.0\]"):
+        navigator.z = [4.0, 0.0]
+    with pytest.raises(traitlets.TraitError, match=r"selected must be one of \['model'\], got 'other'"):
+        navigator.selected = "other"
+    with pytest.raises(ValueError, match=r"z_test\['model'\] must have 2 columns, got shape \(10, 3\)"):
         W.latent_navigator(vae, np.zeros((10, 3)), np.zeros(10, int))
+    with pytest.raises(ValueError, match=r"labels"):
+        W.latent_navigator(vae, np.zeros((10, 2)), np.zeros(9, int))
+    with pytest.raises(ValueError, match=r"limit must be > 0\.0, got -1\.0"):
+        W.latent_navigator(vae, np.zeros((10, 2)), np.zeros(10, int), limit=-1.0)
+
+
+def test_bad_decoder():
+    conv = keras.Sequential([keras.Input((2,)), keras.layers.Dense(784)])
+    model = type("Fake", (), {"decoder": conv, "decode": None})()
+    with pytest.raises(ValueError, match=r"dense decoders of a 2-D code only; this decoder's weights have shapes "
+                                         r"\[\(2, 784\), \(784,\)\]"):
+        W.decoder_weights(model)
+    with pytest.raises(TypeError, match=r"model must be a vaelib Autoencoder or VAE \(with a decoder\), got str"):
+        W.decoder_weights("vae")
+    with pytest.raises(ValueError, match=r"packed floats must hold a multiple of 4 bytes, got 3"):
+        W.unpack_floats(zlib.compress(b"abc"))
 
 
 def test_bad_sampler_arguments(vae, small_images):

@@ -9,19 +9,28 @@ what it shows as NumPy arrays (``decoded``, ``draws``...) so tests compare it wi
   ``static=True`` puts them in :class:`ipywidgets.Stack` widgets whose ``selected_index`` is
   linked in the browser (``jslink``) to the sliders, so it also works in a static HTML page
   with no kernel (the executed notebook stores the widget state; Jupyter Book embeds it).
-* :class:`LatentNavigator` decodes the point (z1, z2) chosen with two sliders (needs a kernel).
-* :class:`ReconstructionSampler` encodes one digit again and decodes N draws from q(z|x) (eq. 2)
-  at each click (needs a kernel).
+* :class:`LatentNavigator` decodes the point z the reader picks by dragging on the latent plane.
+* :class:`ReconstructionSampler` decodes N new draws from q(z|x) (eq. 2) of one digit at each click.
+
+The last two decode in the reader's browser (``vaelib/static/decoder_widget.js``, an anywidget module)
+from the decoder's weights stored in the widget state (:class:`DecoderWeights`): they work in the
+static HTML book with no kernel and, with the same code, in JupyterLab. See "decoding in the reader's
+browser" below for why anywidget and how the static page loads it offline.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import weakref
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+import anywidget
 import ipywidgets as widgets
+import traitlets
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,6 +46,7 @@ from vaelib.plots.latent import latent_scatter
 
 __all__ = ["BETA_EXPLORER_BETAS", "SnapshotView", "snapshot_view", "explorer_views", "view_figure", "render_views",
            "style_digest", "explorer_pngs", "figure_png", "digit_png", "BetaExplorer", "beta_explorer",
+           "DECODER_JS", "pack_floats", "unpack_floats", "decode_dense", "DecoderWeights", "decoder_weights",
            "LatentNavigator", "latent_navigator", "ReconstructionSampler", "reconstruction_sampler"]
 
 BETA_EXPLORER_BETAS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0, 200.0, 500.0)
@@ -264,7 +274,123 @@ def beta_explorer(pngs: Mapping, *, static: bool = True, beta=None, epoch=None) 
     return BetaExplorer(pngs, static=static, beta=beta, epoch=epoch)
 
 
-# --- the latent navigator -------------------------------------------------------------------------
+# --- decoding in the reader's browser ---------------------------------------------------------------
+#
+# The navigator and the sampler decode in the page, in JavaScript (vaelib/static/decoder_widget.js),
+# from the decoder's weights stored in the widget state, so they work in the static HTML book with no
+# kernel and, through the same code, in JupyterLab. They are anywidget widgets (a maintained framework:
+# the front end is one ES module handed to the page in the `_esm` trait, with no build step and no
+# bundle of our own to version). In the static page the ipywidgets HTML manager loads a custom widget's
+# module with RequireJS from a CDN; the book serves anywidget's own AMD front end (the `nbextension/index.js`
+# of the pinned anywidget wheel, sha512-checked by _ext/offline_assets.py) and maps the module name
+# "anywidget" to that local copy (_ext/static/widgets_offline.js), so nothing is fetched from outside the
+# site. anywidget's npm package cannot serve here: it is an ES module, which RequireJS cannot load.
+
+DECODER_JS = Path(__file__).resolve().parent / "static" / "decoder_widget.js"
+WIDGET_CSS = """
+.vaelib-decoder-widget { background: white; color: black; padding: 4px; font-size: 14px; }
+.vaelib-decoder-widget canvas { image-rendering: pixelated; }
+.vaelib-navigator-row, .vaelib-sampler-row { display: flex; gap: 16px; align-items: flex-start; flex-wrap: wrap; }
+.vaelib-plane { width: 340px; height: 340px; cursor: crosshair; touch-action: none; border: 1px solid #888; }
+.vaelib-plane:focus { outline: 2px solid #1f77b4; }
+.vaelib-digit { width: 168px; height: 168px; border: 1px solid #888; }
+.vaelib-spread { margin: 0; } .vaelib-spread-map { width: 140px; height: 140px; }
+.vaelib-spread figcaption, .vaelib-navigator-hint { font-size: 12px; color: #444; }
+.vaelib-navigator-bar, .vaelib-sampler-bar { margin-bottom: 6px; display: flex; gap: 12px; align-items: center; }
+.vaelib-digit-legend { font-size: 12px; margin-top: 4px; }
+.vaelib-digit-legend i { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 9px; }
+.vaelib-widget-error { color: #b00; }
+"""
+
+
+def pack_floats(arrays) -> bytes:
+    """float32 arrays as one zlib stream of their little-endian bytes, byte-shuffled (byte 0 of every
+    value, then byte 1, ...): lossless, and 16 % smaller than the raw bytes for trained weights, which a
+    page holds as base64. The browser reverses it (``unpackFloats`` in decoder_widget.js)."""
+    raw = np.concatenate([np.ascontiguousarray(a, dtype="<f4").reshape(-1) for a in arrays]).view(np.uint8)
+    return zlib.compress(raw.reshape(-1, 4).T.tobytes(), 9)
+
+
+def unpack_floats(packed: bytes) -> np.ndarray:
+    """The float32 values :func:`pack_floats` packed (one flat array)."""
+    planes = np.frombuffer(zlib.decompress(packed), dtype=np.uint8)
+    if len(planes) % 4:
+        raise ValueError(f"packed floats must hold a multiple of 4 bytes, got {len(planes)}")
+    return planes.reshape(4, -1).T.copy().view("<f4").reshape(-1)
+
+
+def _decoder_arrays(model) -> list[np.ndarray]:
+    decoder = getattr(model, "decoder", None)
+    if decoder is None or not hasattr(model, "decode"):
+        raise TypeError(f"model must be a vaelib Autoencoder or VAE (with a decoder), got {type(model).__name__}")
+    weights = [np.asarray(w, dtype=np.float32) for w in decoder.get_weights()]
+    shapes = [w.shape for w in weights]
+    dense = (len(weights) >= 4 and len(weights) % 2 == 0
+             and all(len(k) == 2 and b == (k[1],) for k, b in zip(shapes[::2], shapes[1::2]))
+             and all(a[1] == b[0] for a, b in zip(shapes[::2], shapes[2::2])))
+    if not dense or shapes[0][0] != 2:
+        raise ValueError(f"the browser decodes dense decoders of a 2-D code only; this decoder's weights have shapes {shapes}")
+    return weights
+
+
+def decode_dense(weights, z) -> np.ndarray:
+    """The decoder's pixel means for codes ``z`` (n, 2) as the page computes them: float32 weights,
+    float64 sums, ReLU hidden layers, a sigmoid on the last (the same as ``model.decode``)."""
+    h = latent.check_codes(z, name="z", dim=2)
+    kernels, biases = weights[::2], weights[1::2]
+    for i, (kernel, bias) in enumerate(zip(kernels, biases)):
+        h = h @ kernel.astype(np.float64) + bias.astype(np.float64)
+        h = np.maximum(h, 0.0) if i < len(kernels) - 1 else 1.0 / (1.0 + np.exp(-h))
+    return h
+
+
+class DecoderWeights(widgets.Widget):
+    """A decoder's weights in the widget state (no view of its own); the widgets of a page that decode
+    with the same model refer to one of these, so the page holds the weights once.
+
+    ``weights``: :func:`pack_floats` of the kernels and biases in Keras's order; ``shapes``: their shapes.
+    """
+
+    weights = traitlets.Bytes().tag(sync=True)
+    shapes = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
+    encoding = traitlets.Unicode("float32 little-endian, byte-shuffled, zlib").tag(sync=True)
+
+    def __init__(self, arrays, **kwargs):
+        arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+        super().__init__(weights=pack_floats(arrays), shapes=[list(a.shape) for a in arrays], **kwargs)
+        self.arrays = arrays
+
+    def decode(self, z) -> np.ndarray:
+        """:func:`decode_dense` with these weights."""
+        return decode_dense(self.arrays, z)
+
+    def __repr__(self) -> str:
+        return f"DecoderWeights(shapes={self.shapes})"
+
+
+_SHARED: "weakref.WeakValueDictionary[str, DecoderWeights]" = weakref.WeakValueDictionary()
+
+
+def decoder_weights(model) -> DecoderWeights:
+    """The :class:`DecoderWeights` of ``model``'s decoder; one per distinct set of weights while it is alive."""
+    arrays = _decoder_arrays(model)
+    digest = hashlib.sha256(b"".join(a.tobytes() for a in arrays) + repr([a.shape for a in arrays]).encode()).hexdigest()
+    holder = _SHARED.get(digest)
+    if holder is None or holder.comm is None:  # none yet, or closed
+        holder = _SHARED[digest] = DecoderWeights(arrays)
+    return holder
+
+
+class _BrowserDecoding(anywidget.AnyWidget):
+    _esm = DECODER_JS.read_text(encoding="utf-8")
+    _css = WIDGET_CSS
+    kind = traitlets.Unicode().tag(sync=True)
+
+
+def _range(codes) -> float:
+    # a half-width holding 99.5 % of the codes' coordinates, rounded up to 0.5, at least 3
+    return max(3.0, float(np.ceil(2 * np.quantile(np.abs(codes), 0.995))) / 2)
+
 
 def _as_choices(models, codes) -> tuple[dict, dict]:
     if isinstance(models, Mapping) != isinstance(codes, Mapping):
@@ -276,109 +402,97 @@ def _as_choices(models, codes) -> tuple[dict, dict]:
     return dict(models), {k: latent.check_codes(v, name=f"z_test[{k!r}]", dim=2) for k, v in codes.items()}
 
 
-def _range(codes) -> float:
-    # a slider half-width holding 99.5 % of the codes' coordinates, rounded up to 0.5, at least 3
-    return max(3.0, float(np.ceil(2 * np.quantile(np.abs(codes), 0.995))) / 2)
+class LatentNavigator(_BrowserDecoding):
+    """The latent plane of one or more models; the reader picks z on it and sees the decoder's image of z.
 
-
-class LatentNavigator(widgets.VBox):
-    """Sliders for z1 and z2; the decoder's image of (z1, z2) beside the point on the latent plane.
-
-    The plane shows the density of the prior N(0, I) as a grey raster with its radius-2 circle (dashed)
-    and the test digits' codes coloured by label. With several models a dropdown chooses among them.
-    ``limit``: the sliders' range [-limit, limit]; None gives each model its own, enough for 99.5 % of
-    its codes (at least 3).
+    The plane shows the prior N(0, I)'s density (grey), its radius-2 circle (dashed) and the codes of test
+    digits coloured by label; dragging on it (or the arrow keys) moves z, and the page decodes each point
+    with the weights stored in the widget (no kernel). With several models a menu switches among them.
+    ``limit``: the plane's half-width; None gives each model its own, enough for 99.5 % of its codes (at
+    least 3). From Python: :meth:`move_to`, :meth:`select`, the ``z`` and ``selected`` traits.
     """
 
+    choices = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    selected = traitlets.Unicode().tag(sync=True)
+    z = traitlets.List(traitlets.Float(), minlen=2, maxlen=2, default_value=[0.0, 0.0]).tag(sync=True)
+    limits = traitlets.List(traitlets.Float()).tag(sync=True)
+    step = traitlets.Float(0.05).tag(sync=True)
+    decoders = traitlets.List(traitlets.Instance(DecoderWeights)).tag(sync=True, **widgets.widget_serialization)
+    codes = traitlets.List(traitlets.Bytes()).tag(sync=True)
+    labels = traitlets.Bytes().tag(sync=True)
+
     def __init__(self, models, z_test, labels, *, limit: float | None = None, z=(0.0, 0.0), step: float = 0.05,
-                 n_points: int = 2000, dpi: int = VIEW_DPI):
-        self.models, self.codes = _as_choices(models, z_test)
-        self.labels = {k: check_labels(labels, len(c)) for k, c in self.codes.items()}
+                 n_points: int = 2000):
+        self.models, codes = _as_choices(models, z_test)
+        n_points = check_int("n_points", n_points, minimum=1)
+        n = min(len(c) for c in codes.values())
+        label_array = check_labels(labels, len(next(iter(codes.values()))))
+        if any(len(c) != len(label_array) for c in codes.values()):
+            raise ValueError(f"every model's z_test must hold one code per label ({len(label_array)}), got "
+                             f"{ {k: len(c) for k, c in codes.items()} }")
         if limit is not None:
             limit = check_real("limit", limit, minimum=0.0, inclusive_minimum=False)
-        self.limits = {k: limit if limit is not None else _range(c) for k, c in self.codes.items()}
-        self.n_points = check_int("n_points", n_points, minimum=1)
-        self.dpi = check_int("dpi", dpi, minimum=10, maximum=600)
         step = check_real("step", step, minimum=0.0, inclusive_minimum=False)
-        first = self.limits[next(iter(self.models))]
-        self.z1, self.z2 = (widgets.FloatSlider(min=-first, max=first, step=step, description=name,
-                                                readout_format=".2f") for name in ("z₁", "z₂"))
-        self.z1.add_class("vaelib-z1-slider")
-        self.z2.add_class("vaelib-z2-slider")
-        self.choice = widgets.Dropdown(options=list(self.models), description="model")
-        self.plane = widgets.Image(format="png")
-        self.digit = widgets.Image(format="png", layout=widgets.Layout(width="168px", height="168px"))
-        for control in (self.z1, self.z2):
-            control.observe(self._update, names="value")
-        self.choice.observe(self._switch, names="value")
-        controls = [self.z1, self.z2] + ([self.choice] if len(self.models) > 1 else [])
-        super().__init__([widgets.HBox(controls), widgets.HBox([self.plane, self.digit])])
-        self.add_class("vaelib-latent-navigator")
-        self.add_class("vaelib-needs-kernel")  # its sliders decode new points: they do nothing in static HTML
+        self.code_arrays = {k: c[:n_points] for k, c in codes.items()}
+        self.point_labels = label_array[:min(n, n_points)]
+        holders = [decoder_weights(m) for m in self.models.values()]
+        super().__init__(kind="navigator", choices=list(self.models), selected=next(iter(self.models)),
+                         limits=[limit if limit is not None else _range(c) for c in codes.values()], step=step,
+                         decoders=holders, codes=[c.astype("<f4").tobytes() for c in self.code_arrays.values()],
+                         labels=self.point_labels.astype(np.uint8).tobytes())
+        self.observe(self._clip, names="selected")
         self.move_to(*z)
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # short and stable: the stored notebook's text/plain output
         return f"LatentNavigator(models={list(self.models)})"
 
     @property
+    def limits_by_model(self) -> dict:
+        return dict(zip(self.choices, self.limits))
+
+    @property
     def limit(self) -> float:
-        """Half-width of the sliders' range for the model shown."""
-        return self.limits[self.choice.value]
+        """Half-width of the plane of the model shown."""
+        return self.limits[self.choices.index(self.selected)]
 
     @property
     def point(self) -> np.ndarray:
-        """The latent point (z1, z2) the sliders select, shape (2,)."""
-        return np.array([self.z1.value, self.z2.value])
+        """The latent point z = (z1, z2) chosen, shape (2,)."""
+        return np.array(self.z, dtype=np.float64)
 
-    def _plane_png(self) -> bytes:
-        label, limit = self.choice.value, self.limit
-        codes, labels = self.codes[label][:self.n_points], self.labels[label][:self.n_points]
-        grid = np.linspace(-limit, limit, 120)
-        fig, ax = plt.subplots(figsize=(4.4, 3.9))
-        ax.imshow(latent.gaussian_density_grid(np.zeros(2), np.zeros(2), grid, grid), origin="lower", cmap="Greys",
-                  extent=(-limit, limit, -limit, limit), alpha=0.6)
-        latent_scatter(codes, labels, ax=ax, limit=limit, point_size=3,
-                       title=f"{label}: N(0, I) density, test codes, z (×)")
-        # the prior's radius-2 circle (86 % of its mass), visible at any scale
-        ax.add_patch(plt.Circle((0, 0), 2.0, fill=False, linestyle="--", color="black", linewidth=1))
-        ax.plot(*self.point, marker="x", color="black", markersize=12, markeredgewidth=3)
-        return figure_png(fig, dpi=self.dpi)
+    @property
+    def decoded(self) -> np.ndarray:
+        """The pixel means the page shows for ``point`` (784,), decoded as the page decodes them."""
+        return self.decoders[self.choices.index(self.selected)].decode(self.point[None, :])[0]
 
-    def _update(self, _change=None) -> None:
-        if getattr(self, "_moving", False):
-            return
-        self.decoded = _decode(self.models[self.choice.value], self.point[None, :])[0]
-        self.digit.value = digit_png(np.clip(self.decoded, 0.0, 1.0), scale=6)
-        self.plane.value = self._plane_png()
+    @traitlets.validate("z")
+    def _valid_z(self, proposal):
+        z, limit = proposal["value"], self.limit if self.choices else None
+        if not all(np.isfinite(v) for v in z) or (limit is not None and max(abs(v) for v in z) > limit):
+            raise traitlets.TraitError(f"z must be two finite numbers within [-{limit:g}, {limit:g}] (the plane of "
+                                       f"{self.selected!r}), got {list(z)}")
+        return z
 
-    def _switch(self, _change=None) -> None:
-        # the sliders take the new model's range (the point is clipped into it), then decode
+    @traitlets.validate("selected")
+    def _valid_selected(self, proposal):
+        if self.choices and proposal["value"] not in self.choices:
+            raise traitlets.TraitError(f"selected must be one of {self.choices}, got {proposal['value']!r}")
+        return proposal["value"]
+
+    def _clip(self, _change=None) -> None:
+        # a narrower model's plane: the point moves to its edge (the page does the same)
         limit = self.limit
-        self._moving = True
-        try:
-            for slider in (self.z1, self.z2):
-                if limit > slider.max:
-                    slider.max, slider.min = limit, -limit
-                else:
-                    slider.min, slider.max = -limit, limit
-        finally:
-            self._moving = False
-        self._update()
+        self.z = [float(np.clip(v, -limit, limit)) for v in self.z]
 
     def move_to(self, z1, z2) -> None:
-        """Set both sliders (each value within [-limit, limit]) and decode the point."""
+        """Move z to (z1, z2), each within [-limit, limit] of the model shown."""
         z1 = check_real("z1", z1, minimum=-self.limit, maximum=self.limit)
         z2 = check_real("z2", z2, minimum=-self.limit, maximum=self.limit)
-        self._moving = True
-        try:
-            self.z1.value, self.z2.value = z1, z2
-        finally:
-            self._moving = False
-        self._update()
+        self.z = [z1, z2]
 
     def select(self, label) -> None:
         """Show the model named ``label``."""
-        self.choice.value = check_choice("model", label, list(self.models))
+        self.selected = check_choice("model", label, self.choices)
 
 
 def latent_navigator(model, z_test, labels, **options) -> LatentNavigator:
@@ -391,64 +505,73 @@ def latent_navigator(model, z_test, labels, **options) -> LatentNavigator:
 
 # --- the reconstruction sampler -----------------------------------------------------------------
 
-class ReconstructionSampler(widgets.VBox):
+class ReconstructionSampler(_BrowserDecoding):
     """Encode one digit, decode ``n_draws`` draws z ~ q(z|x) (eq. 2); the button draws again.
 
-    Shows the digit, the decodings and their per-pixel standard deviation (the spread).
+    The encoder's mean and scale of every image are computed here, once, and stored with the widget with
+    the images themselves; the page draws epsilon and decodes (z = mu + sigma * epsilon), so a press of
+    *encode again* gives new draws with no kernel. It shows the digit, the decodings and their per-pixel
+    standard deviation (the spread). From Python: :meth:`choose` and :meth:`resample` draw with the
+    seeded generator; draws made in the page come back in the ``draw_codes`` trait.
     """
 
-    def __init__(self, model, images, *, n_draws: int = 15, seed: int = 0, index: int = 0, dpi: int = VIEW_DPI):
+    n_images = traitlets.Int().tag(sync=True)
+    n_draws = traitlets.Int().tag(sync=True)
+    index = traitlets.Int(0).tag(sync=True)
+    images = traitlets.Bytes().tag(sync=True)
+    mu = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
+    sigma = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
+    draw_codes = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
+    decoder = traitlets.Instance(DecoderWeights).tag(sync=True, **widgets.widget_serialization)
+
+    def __init__(self, model, images, *, n_draws: int = 15, seed: int = 0, index: int = 0):
         check_vae(model, latent="gaussian")
         self.model = model
-        self.images = check_images(images)
-        self.n_draws = check_int("n_draws", n_draws, minimum=2, maximum=200)
+        images = check_images(images)
+        n_draws = check_int("n_draws", n_draws, minimum=2, maximum=200)
         self.rng = np.random.default_rng(check_seed(seed))
-        self.dpi = check_int("dpi", dpi, minimum=10, maximum=600)
-        self.mu, self.log_var = encode_mean(model, self.images)
-        self.index = widgets.IntSlider(min=0, max=len(self.images) - 1, description="test digit")
-        self.button = widgets.Button(description="encode again")  # no icon: its font is not in the static site
-        self.button.add_class("vaelib-resample-button")
-        self.view = widgets.Image(format="png")
-        self.summary = widgets.HTML()
-        self.index.observe(self._resample, names="value")
-        self.button.on_click(self._resample)
-        super().__init__([widgets.HBox([self.index, self.button]), self.view, self.summary])
-        self.add_class("vaelib-reconstruction-sampler")
-        self.add_class("vaelib-needs-kernel")
+        mu, log_var = encode_mean(model, images)
+        self.images_array = images
+        super().__init__(kind="sampler", n_images=len(images), n_draws=n_draws,
+                         images=np.round(255 * images).astype(np.uint8).tobytes(),
+                         mu=mu.tolist(), sigma=np.exp(0.5 * log_var).tolist(), decoder=decoder_weights(model))
         self.choose(index)
 
     def __repr__(self) -> str:
-        return f"ReconstructionSampler(n_images={len(self.images)}, n_draws={self.n_draws})"
+        return f"ReconstructionSampler(n_images={self.n_images}, n_draws={self.n_draws})"
 
-    def _resample(self, _event=None) -> None:
-        i = self.index.value
-        eps = self.rng.standard_normal((self.n_draws, self.mu.shape[1]))
-        self.draws = self.mu[i] + np.exp(0.5 * self.log_var[i]) * eps
-        self.decoded = _decode(self.model, self.draws)
-        self.spread = latent.decoding_spread(self.decoded)
-        self.view.value = self._png()
-        self.summary.value = (f"mean per-pixel standard deviation across the {self.n_draws} decodings: "
-                              f"{self.spread['mean_pixel_std']:.4f} (largest {self.spread['max_pixel_std']:.4f})")
-
-    def _png(self) -> bytes:
-        fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, 3.2), width_ratios=[2.0, 1.0])
-        shown = np.concatenate([self.images[self.index.value][None], np.clip(self.decoded, 0, 1)]).astype(np.float32)
-        image_grid(shown, n_cols=int(np.ceil(np.sqrt(len(shown)))), ax=left,
-                   title=f"test digit (top left) and {self.n_draws} decodings of z ~ q(z|x)")
-        spread = right.imshow(self.decoded.std(axis=0, ddof=1).reshape(28, 28), cmap="magma", vmin=0)
-        fig.colorbar(spread, ax=right, fraction=0.05, label="per-pixel std")
-        right.set_title("spread across the decodings")
-        right.set_xticks([])
-        right.set_yticks([])
-        return figure_png(fig, dpi=self.dpi)
+    def resample(self) -> None:
+        """Draw ``n_draws`` new codes z ~ q(z|x) of the digit shown (what *encode again* does in the page)."""
+        i = self.index
+        eps = self.rng.standard_normal((self.n_draws, len(self.mu[i])))
+        self.draw_codes = (np.asarray(self.mu[i]) + np.asarray(self.sigma[i]) * eps).tolist()
 
     def choose(self, index) -> None:
         """Show test digit ``index`` (0 .. number of images - 1) and draw again."""
-        index = check_int("index", index, minimum=0, maximum=len(self.images) - 1)
-        if index == self.index.value:
-            self._resample()
-        else:
-            self.index.value = index
+        self.index = check_int("index", index, minimum=0, maximum=self.n_images - 1)
+        self.resample()
+
+    @property
+    def draws(self) -> np.ndarray:
+        """The codes drawn last (n_draws, 2), here or in the page (the ``draw_codes`` trait)."""
+        return np.asarray(self.draw_codes, dtype=np.float64)
+
+    @property
+    def decoded(self) -> np.ndarray:
+        """The decodings (n_draws, 784) of ``draws``, as the page computes them."""
+        return self.decoder.decode(self.draws)
+
+    @property
+    def spread(self) -> dict:
+        """:func:`vaelib.latent.decoding_spread` of the decodings."""
+        return latent.decoding_spread(self.decoded)
+
+    @property
+    def summary(self) -> str:
+        """The sentence the page prints under the decodings."""
+        s = self.spread
+        return (f"mean per-pixel standard deviation across the {self.n_draws} decodings: "
+                f"{s['mean_pixel_std']:.4f} (largest {s['max_pixel_std']:.4f})")
 
 
 def reconstruction_sampler(model, images, **options) -> ReconstructionSampler:

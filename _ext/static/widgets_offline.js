@@ -9,6 +9,14 @@
   //    fetched from beside embed-amd.js instead of from a folder next to the page.
   window.require.config({ paths: { "@jupyter-widgets/html-manager": base + "html-manager" } });
 
+  // 1b. anywidget (vaelib's decoding widgets): the manager asks RequireJS for the module "anywidget";
+  //     map that name to the AMD build served from this site (pinned and checked in offline_assets.py),
+  //     whatever version the widget state names. A map applies before the CDN path set in step 2.
+  window.require.config({
+    map: { "*": { anywidget: "vaelib-anywidget" } },
+    paths: { "vaelib-anywidget": base + "anywidget/index" },
+  });
+
   // 2. A widget module the manager does not bundle would be fetched from a CDN: point that at this
   //    site instead, so such a (missing) module fails visibly rather than leaving the site.
   script.setAttribute("data-jupyter-widgets-cdn", base + "widget-modules/");
