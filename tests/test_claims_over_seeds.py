@@ -104,3 +104,8 @@ def test_bad_model_seeds_are_refused(seeds, error, match):
     with pytest.raises(error, match=match):
         over_seeds.check_model_seeds(seeds)
     assert over_seeds.check_model_seeds((4, 2, 9)) == [4, 2, 9]
+
+
+def test_one_epoch_is_refused_before_any_training():
+    with pytest.raises(ValueError, match="epochs must be >= 2, got 1"):
+        over_seeds.measure_claims_over_seeds(None, None, epochs=1)

@@ -226,6 +226,7 @@ def measure_claims_over_seeds(classifier, data: UnitMnist, *, model_seeds=MODEL_
     :data:`vaelib.claims.rules.ACROSS_SEEDS_RULE`.
     """
     seeds, seed = check_model_seeds(model_seeds), check_seed(seed)
+    epochs = check_int("epochs", epochs, minimum=2)  # claim 10 compares the first snapshot with the last
     if not isinstance(data, UnitMnist):
         raise TypeError(f"data must be a vaelib.experiments.UnitMnist, got {type(data).__name__}")
     n_fit = data.n_train if n_train is None else check_int("n_train", n_train, minimum=1, maximum=data.n_train)
