@@ -23,7 +23,14 @@ and the browser's DNS resolves nothing but 127.0.0.1. For every page it checks:
 The β slider of chapter 07 is required as soon as ``book/07_beta_effects.ipynb`` stores widget
 state (or with ``--require-slider``); until then its absence is reported as SKIPPED.
 
-Saves screenshots of two pages (light and dark theme) in ``_build/screenshots/``. Exits 1 with a list of failures.
+- figures open at full size: clicking a chapter's first output figure shows it at its natural
+  width in an overlay, and Escape closes it (``_static/figure_zoom.js``);
+- no console warnings either (the widget manager's included);
+- at a phone's width (390 px) the pages of chapters 07 and 12 are loaded again: every slider's
+  track is at least 150 px long and no display equation is cut off.
+
+Saves screenshots of four pages at 1,280 px (light and dark theme) and of chapters 07 and 12 at
+390 px in ``_build/screenshots/``. Exits 1 with a list of failures.
 
 Usage: python .ci/browser_check.py [--site _build/html] [--slider-page book/07_beta_effects.html]
 """
@@ -44,7 +51,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ALWAYS_FIGURES = ("06", "07", "08", "09")  # chapters that must show figures whatever the notebook
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-SCREENSHOT_PAGES = ("book/intro.html", "book/07_beta_effects.html", "book/06_ae_vs_vae.html")
+SCREENSHOT_PAGES = ("book/intro.html", "book/07_beta_effects.html", "book/06_ae_vs_vae.html", "book/12_claims.html")
+PHONE = {"width": 390, "height": 844}  # a phone's viewport, CSS pixels
+PHONE_PAGES = ("book/07_beta_effects.html", "book/12_claims.html")  # checked and photographed at PHONE too
+MIN_SLIDER_PX = 150  # a slider's track at PHONE width
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -349,6 +359,58 @@ JS_OVERFLOW = """() => {
 }"""
 
 
+JS_SLIDER_TRACKS = """() => [...document.querySelectorAll('.widget-slider .noUi-target, .widget-hslider .noUi-target')]
+  .map(el => Math.round(el.getBoundingClientRect().width))"""
+
+
+def check_phone_page(page, rel: str, base: str, args, failures: list[str], notes: list[str], shots: Path) -> None:
+    """At a phone's width: sliders long enough to move, no display equation cut off; a screenshot."""
+    page.goto(base + rel, wait_until="load", timeout=args.timeout * 1000)
+    wait_quiet(page, rel, args.timeout)
+    if page.evaluate("() => !!(window.MathJax && window.MathJax.startup)"):
+        page.evaluate("() => MathJax.startup.promise")
+    if notebook_facts(rel)["widget_state"]:
+        page.wait_for_selector(".widget-slider, .widget-hslider", timeout=args.timeout * 1000)
+    tracks = page.evaluate(JS_SLIDER_TRACKS)
+    short = [w for w in tracks if w < MIN_SLIDER_PX]
+    if short:
+        failures.append(f"{rel} (phone): slider track(s) of {short} px, shorter than {MIN_SLIDER_PX} px")
+    for text in page.evaluate(JS_OVERFLOW)["cut"]:
+        failures.append(f"{rel} (phone): a display equation is cut off at the right: {text!r}")
+    stem = rel.replace("/", "_").replace(".html", "")
+    for selector in (".jupyter-widgets", ".cell_output table", ".cell_output img"):
+        target = page.locator(selector)
+        if target.count():
+            target.first.scroll_into_view_if_needed()
+            break
+    out = shots / f"{stem}_phone.png"
+    page.screenshot(path=str(out))
+    notes.append(f"{rel} (phone, {PHONE['width']} px): slider tracks {tracks} px; screenshot: {out}")
+
+
+JS_ZOOM = """() => {
+  const img = document.querySelector('.cell_output img');
+  if (!img) return null;
+  img.click();
+  const big = document.querySelector('.vaelib-zoom img');
+  return big ? {natural: big.naturalWidth, shown: Math.round(big.getBoundingClientRect().width),
+                thumb: Math.round(img.getBoundingClientRect().width)} : {natural: 0, shown: 0, thumb: 0};
+}"""
+
+
+def check_zoom(page, rel: str, failures: list[str]) -> None:
+    """The first output figure opens at its natural width and closes with Escape."""
+    zoom = page.evaluate(JS_ZOOM)
+    if zoom is None:
+        return
+    if zoom["natural"] == 0 or abs(zoom["shown"] - zoom["natural"]) > 1:
+        failures.append(f"{rel}: clicking a figure did not show it at full size ({zoom})")
+        return
+    page.keyboard.press("Escape")
+    if page.locator(".vaelib-zoom").count():
+        failures.append(f"{rel}: Escape did not close the full-size figure")
+
+
 def check_page(page, rel: str, base: str, site: Path, args, failures: list[str], notes: list[str],
                row: dict, shots: Path) -> None:
     """Open ``rel`` and run every check on it, filling ``row`` and appending to ``failures``."""
@@ -415,6 +477,8 @@ def check_page(page, rel: str, base: str, site: Path, args, failures: list[str],
         if (chapter.group(1) in ALWAYS_FIGURES or facts["image_outputs"]) and n_out == 0:
             failures.append(f"{rel}: chapter page shows no figure in its cell outputs "
                             f"(notebook stores {facts['image_outputs']} image outputs)")
+    if chapter and n_out:
+        check_zoom(page, rel, failures)
     if rel in SCREENSHOT_PAGES:
         take_screenshots(page, rel, shots, notes)
 
@@ -474,8 +538,8 @@ def main() -> int:
                 current["page"] = rel
                 page = context.new_page()
                 track_requests(page)
-                page.on("console", lambda m, rel=rel: m.type == "error" and failures.append(
-                    f"{rel}: console error: {m.text[:300]}"))
+                page.on("console", lambda m, rel=rel: m.type in ("error", "warning") and failures.append(
+                    f"{rel}: console {m.type}: {m.text[:300]}"))
                 page.on("pageerror", lambda e, rel=rel: failures.append(f"{rel}: uncaught exception: {e}"))
                 page.on("requestfailed", lambda r, rel=rel: r.url.startswith(base) and failures.append(
                     f"{rel}: request failed: {r.url} ({r.failure})"))
@@ -488,6 +552,21 @@ def main() -> int:
                     failures.append(f"{rel}: could not be checked: {type(exc).__name__}: {str(exc)[:300]}")
                 slider_checked = slider_checked or row.get("slider_checked", False)
                 rows.append(row)
+                page.close()
+            context.close()
+            phone = browser.new_context(viewport=PHONE, service_workers="block", is_mobile=True, has_touch=True)
+            phone.route("**/*", route)
+            for rel in PHONE_PAGES:
+                current["page"] = rel
+                page = phone.new_page()
+                track_requests(page)
+                page.on("console", lambda m, rel=rel: m.type in ("error", "warning") and failures.append(
+                    f"{rel} (phone): console {m.type}: {m.text[:300]}"))
+                page.on("pageerror", lambda e, rel=rel: failures.append(f"{rel} (phone): uncaught exception: {e}"))
+                try:
+                    check_phone_page(page, rel, base, args, failures, notes, shots)
+                except Exception as exc:  # noqa: BLE001 -- a page that cannot be checked is a failure
+                    failures.append(f"{rel} (phone): could not be checked: {type(exc).__name__}: {str(exc)[:300]}")
                 page.close()
             browser.close()
     finally:

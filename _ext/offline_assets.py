@@ -111,6 +111,32 @@ PINS = (
     ),
 )
 
+# Edits to verified vendor files, applied right after each extraction (the tarball itself is never
+# changed): (file under npm/, text, replacement, how many times the text must occur; any other count
+# stops the build, so a new version cannot be patched by accident).
+PATCHES = (
+    # The manager validates the embedded widget state with Ajv in strict mode, and its state schema
+    # types a buffer path's items as ["string", "number"]: Ajv then logs "strict mode: use
+    # allowUnionTypes ..." on every page with widgets. anyOf of the two types accepts exactly the
+    # same values and is the form Ajv's strict mode asks for (https://ajv.js.org/strict-mode.html).
+    ("html-manager/dist/embed-amd.js",
+     '"items":{"description":"An object key or array index","type":["string","number"]}',
+     '"items":{"description":"An object key or array index","anyOf":[{"type":"string"},{"type":"number"}]}', 2),
+)
+
+
+def apply_patches(static_root: Path) -> int:
+    """Apply :data:`PATCHES` to the extracted files; raise ExtensionError when a text occurs a different number of times."""
+    for rel, old, new, count in PATCHES:
+        path = static_root / VENDOR / rel
+        text = path.read_text(encoding="utf-8")
+        if text.count(old) != count:
+            raise ExtensionError(f"{path}: expected {count} occurrence(s) of the text to patch, found {text.count(old)}; "
+                                 "check PATCHES in _ext/offline_assets.py against this version")
+        path.write_text(text.replace(old, new), encoding="utf-8")
+    return len(PATCHES)
+
+
 @dataclass(frozen=True)
 class PythonPackagePin:
     """A file of an installed Python package at an exact version, with its sha512, served from the site."""
@@ -302,10 +328,17 @@ def setup_assets(app: Sphinx, config: Config) -> None:
     for pin in PINS:
         n = extract(pin, fetch(pin, cache), static_root)
         logger.info(f"[offline_assets] {pin.name}@{pin.version}: {n} files (integrity verified)")
+    logger.info(f"[offline_assets] {apply_patches(static_root)} vendor patch(es) applied")
     for pin in PYTHON_PINS:
         stage_python_file(pin, static_root)
         logger.info(f"[offline_assets] {pin.package} {pin.version}: {pin.path} (integrity verified)")
     shutil.copyfile(SETUP_JS, static_root / VENDOR / SETUP_JS.name)
+    # Sphinx copies static files only when it writes some page, and then does not replace a file
+    # already in the output folder: put the verified files there now, so that a copy an earlier build
+    # left (another version, an unpatched or damaged file) is never served.
+    served = Path(app.outdir) / "_static" / VENDOR
+    shutil.rmtree(served, ignore_errors=True)
+    shutil.copytree(static_root / VENDOR, served)
     config.html_static_path = list(config.html_static_path) + [str(static_root)]
     config.mathjax_path = MATHJAX_PATH
     config.nb_ipywidgets_js = dict(IPYWIDGETS_JS)
