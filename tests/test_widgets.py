@@ -157,7 +157,8 @@ def front_end_update(widget, **state):
 
 
 def keras_decode(model, z):
-    return np.asarray(model.decode(np.asarray(z, np.float32).reshape(-1, 2)))
+    """Keras's pixels for ``z`` with the weights the page decodes with (float16-rounded: W.rounded_decoder)."""
+    return np.asarray(keras.ops.sigmoid(W.rounded_decoder(model)(np.asarray(z, np.float32).reshape(-1, 2))))
 
 
 def test_latent_navigator_decodes_the_chosen_point(vae):
@@ -208,7 +209,8 @@ def test_navigator_state_holds_what_the_page_needs(vae):
     (weights,) = holder["buffers"]
     assert weights["path"] == ["weights"]
     flat = W.unpack_floats(base64.b64decode(weights["data"]))
-    np.testing.assert_array_equal(flat, np.concatenate([w.reshape(-1) for w in vae.decoder.get_weights()]))
+    np.testing.assert_array_equal(flat, np.concatenate([w.reshape(-1) for w in W.rounded_weights(vae.decoder.get_weights())]))
+    assert navigator.decoders[0].encoding == "float16 little-endian, byte-shuffled, zlib"
     buffers = {tuple(b["path"]): base64.b64decode(b["data"]) for b in own["buffers"]}
     np.testing.assert_array_equal(np.frombuffer(buffers["codes", 1], "<f4").reshape(-1, 2), (-codes[:40]).astype(np.float32))
     np.testing.assert_array_equal(np.frombuffer(buffers["labels",], np.uint8), labels[:40])
@@ -294,8 +296,11 @@ def test_bad_decoder():
         W.decoder_weights(model)
     with pytest.raises(TypeError, match=r"model must be a vaelib Autoencoder or VAE \(with a decoder\), got str"):
         W.decoder_weights("vae")
-    with pytest.raises(ValueError, match=r"packed floats must hold a multiple of 4 bytes, got 3"):
+    with pytest.raises(ValueError, match=r"packed floats must hold a multiple of 2 bytes \(float16\), got 3"):
         W.unpack_floats(zlib.compress(b"abc"))
+    with pytest.raises(ValueError, match=r"weights must be finite and within \+-65504 to be stored as float16, "
+                                         r"got an array with largest \|value\| 70000"):
+        W.pack_floats([np.array([1.0, -70000.0], np.float32)])
 
 
 def test_bad_sampler_arguments(vae, small_images):

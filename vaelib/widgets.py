@@ -13,8 +13,9 @@ what it shows as NumPy arrays (``decoded``, ``draws``...) so tests compare it wi
 * :class:`ReconstructionSampler` decodes N new draws from q(z|x) (eq. 2) of one digit at each click.
 
 The last two decode in the reader's browser (``vaelib/static/decoder_widget.js``, an anywidget module)
-from the decoder's weights stored in the widget state (:class:`DecoderWeights`): they work in the
-static HTML book with no kernel and, with the same code, in JupyterLab. See "decoding in the reader's
+from the decoder's weights stored in the widget state (:class:`DecoderWeights`, rounded to float16 to
+keep each page within its 2 MB: see :data:`FLOAT16_TOLERANCE`): they work in the static HTML book with
+no kernel and, with the same code, in JupyterLab. See "decoding in the reader's
 browser" below for why anywidget and how the static page loads it offline.
 """
 
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import anywidget
 import ipywidgets as widgets
+import keras
 import traitlets
 import matplotlib
 import matplotlib.pyplot as plt
@@ -46,7 +48,8 @@ from vaelib.plots.latent import latent_scatter
 
 __all__ = ["BETA_EXPLORER_BETAS", "SnapshotView", "snapshot_view", "explorer_views", "view_figure", "render_views",
            "style_digest", "explorer_pngs", "figure_png", "digit_png", "BetaExplorer", "beta_explorer",
-           "DECODER_JS", "pack_floats", "unpack_floats", "decode_dense", "DecoderWeights", "decoder_weights",
+           "DECODER_JS", "FLOAT16_TOLERANCE", "rounded_weights", "pack_floats", "unpack_floats", "decode_dense",
+           "rounded_decoder", "DecoderWeights", "decoder_weights",
            "LatentNavigator", "latent_navigator", "ReconstructionSampler", "reconstruction_sampler"]
 
 BETA_EXPLORER_BETAS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0, 200.0, 500.0)
@@ -303,20 +306,49 @@ WIDGET_CSS = """
 """
 
 
+# The weights a page holds, rounded to float16. Stored losslessly (float32, byte-shuffled, zlib: 0.79 MB a
+# decoder, within 1 % of the entropy of its bytes, as lzma does) they are 1.06 MB a decoder once in
+# base64, and a page with two models grew by 2.16 MB, over its 2 MB; the mantissa bytes of trained
+# weights are incompressible, so no lossless coding gets under it. In float16 a decoder takes 0.41 MB
+# (0.54 MB in base64). Accuracy: the page's pixels equal Keras's run with the same float16-rounded
+# weights (rounded_decoder) within 1e-5, and Keras's float32 model within FLOAT16_TOLERANCE over the
+# whole plane each navigator shows: measured 2026-12-07 over 20,000 random z per model of the book,
+# largest |difference| 9.2e-3 for the autoencoder (plane half-width 87.5), 5.4e-3 for beta = 0 (56),
+# 1.7e-3 for beta = 1 and 4.7e-4 for beta = 5 (3.0); at most 3 of the 255 grey levels a digit is
+# drawn with, which a reader does not see. The difference grows with |z| (the logits' round-off does),
+# so the tolerance leaves a factor of 2 for planes wider than the book's: tests/test_decoder_widget.py
+# checks it on 100 random z per model over planes set from the test digits' mean codes (up to 98).
+FLOAT16_TOLERANCE = 2e-2
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def rounded_weights(arrays) -> list[np.ndarray]:
+    """The arrays rounded to the nearest float16 (ties to even), returned as float32: the weights the page
+    decodes with. Raises ValueError for a value float16 cannot hold (beyond +-65504, or not finite)."""
+    arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+    for a in arrays:
+        if a.size and not (np.all(np.isfinite(a)) and np.max(np.abs(a)) <= _FLOAT16_MAX):
+            raise ValueError(f"weights must be finite and within +-{_FLOAT16_MAX:g} to be stored as float16, "
+                             f"got an array with largest |value| {np.max(np.abs(a)):g}")
+    return [a.astype(np.float16).astype(np.float32) for a in arrays]
+
+
 def pack_floats(arrays) -> bytes:
-    """float32 arrays as one zlib stream of their little-endian bytes, byte-shuffled (byte 0 of every
-    value, then byte 1, ...): lossless, and 16 % smaller than the raw bytes for trained weights, which a
-    page holds as base64. The browser reverses it (``unpackFloats`` in decoder_widget.js)."""
-    raw = np.concatenate([np.ascontiguousarray(a, dtype="<f4").reshape(-1) for a in arrays]).view(np.uint8)
-    return zlib.compress(raw.reshape(-1, 4).T.tobytes(), 9)
+    """The arrays rounded to float16 (:func:`rounded_weights`) as one zlib stream of their little-endian
+    bytes, byte-shuffled (the low byte of every value, then the high byte, which holds the sign and
+    exponent and compresses well): 0.43 of the float32 bytes for trained weights, which a page holds as
+    base64. The browser reverses it (``unpackFloats`` in decoder_widget.js)."""
+    halves = [a.astype("<f2").reshape(-1) for a in rounded_weights(arrays)]
+    raw = np.concatenate(halves or [np.zeros(0, "<f2")]).view(np.uint8)
+    return zlib.compress(raw.reshape(-1, 2).T.tobytes(), 9)
 
 
 def unpack_floats(packed: bytes) -> np.ndarray:
-    """The float32 values :func:`pack_floats` packed (one flat array)."""
+    """The float16 values :func:`pack_floats` packed, as float32 (one flat array)."""
     planes = np.frombuffer(zlib.decompress(packed), dtype=np.uint8)
-    if len(planes) % 4:
-        raise ValueError(f"packed floats must hold a multiple of 4 bytes, got {len(planes)}")
-    return planes.reshape(4, -1).T.copy().view("<f4").reshape(-1)
+    if len(planes) % 2:
+        raise ValueError(f"packed floats must hold a multiple of 2 bytes (float16), got {len(planes)}")
+    return planes.reshape(2, -1).T.copy().view("<f2").reshape(-1).astype(np.float32)
 
 
 def _decoder_arrays(model) -> list[np.ndarray]:
@@ -334,8 +366,9 @@ def _decoder_arrays(model) -> list[np.ndarray]:
 
 
 def decode_dense(weights, z) -> np.ndarray:
-    """The decoder's pixel means for codes ``z`` (n, 2) as the page computes them: float32 weights,
-    float64 sums, ReLU hidden layers, a sigmoid on the last (the same as ``model.decode``)."""
+    """The decoder's pixel means for codes ``z`` (n, 2) as the page computes them from ``weights`` (the
+    page's are :func:`rounded_weights`): float64 sums, ReLU hidden layers, a sigmoid on the last (as
+    ``model.decode`` does)."""
     h = latent.check_codes(z, name="z", dim=2)
     kernels, biases = weights[::2], weights[1::2]
     for i, (kernel, bias) in enumerate(zip(kernels, biases)):
@@ -344,24 +377,33 @@ def decode_dense(weights, z) -> np.ndarray:
     return h
 
 
+def rounded_decoder(model):
+    """A Keras copy of ``model``'s decoder holding the weights the page decodes with (:func:`rounded_weights`):
+    sigmoid of its output is what the page shows, within 1e-5 (for checks; ``model`` is not changed)."""
+    copy = keras.models.clone_model(model.decoder)
+    copy.set_weights(rounded_weights(_decoder_arrays(model)))
+    return copy
+
+
 class DecoderWeights(widgets.Widget):
     """A decoder's weights in the widget state (no view of its own); the widgets of a page that decode
     with the same model refer to one of these, so the page holds the weights once.
 
-    ``weights``: :func:`pack_floats` of the kernels and biases in Keras's order; ``shapes``: their shapes.
+    ``weights``: :func:`pack_floats` of the kernels and biases in Keras's order (rounded to float16);
+    ``shapes``: their shapes; ``arrays``: the rounded weights, as float32, that the page decodes with.
     """
 
     weights = traitlets.Bytes().tag(sync=True)
     shapes = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
-    encoding = traitlets.Unicode("float32 little-endian, byte-shuffled, zlib").tag(sync=True)
+    encoding = traitlets.Unicode("float16 little-endian, byte-shuffled, zlib").tag(sync=True)
 
     def __init__(self, arrays, **kwargs):
-        arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+        arrays = rounded_weights(arrays)
         super().__init__(weights=pack_floats(arrays), shapes=[list(a.shape) for a in arrays], **kwargs)
         self.arrays = arrays
 
     def decode(self, z) -> np.ndarray:
-        """:func:`decode_dense` with these weights."""
+        """:func:`decode_dense` with these (float16-rounded) weights: the pixels the page shows."""
         return decode_dense(self.arrays, z)
 
     def __repr__(self) -> str:

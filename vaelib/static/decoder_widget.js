@@ -6,7 +6,9 @@
 // The decoder's weights travel in the widget state (a DecoderWeights widget, shared by the widgets
 // of a page), so decoding runs here, in the reader's browser, with no kernel:
 //   logits = W3' relu(W2' relu(W1' z + b1) + b2) + b3,   pixels = sigmoid(logits)
-// with Keras's kernels (n_in x n_out, row-major), sums in float64 over float32 weights.
+// with Keras's kernels (n_in x n_out, row-major), sums in float64 over the weights rounded to float16
+// (vaelib.widgets.pack_floats: they halve the page's weight; the pixels are those of Keras with the same
+// rounded weights within 1e-5, and of Keras's float32 model within vaelib.widgets.FLOAT16_TOLERANCE).
 
 const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]; // matplotlib's tab10: the book's digit colours
@@ -27,18 +29,21 @@ export async function inflate(bytes) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+export function halfToFloat(h) {
+  // an IEEE 754 half-precision value (its 16 bits) as a number: exact (every float16 is a float32)
+  const sign = h & 0x8000 ? -1 : 1, exponent = (h >> 10) & 0x1f, fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
 export function unshuffle(planes) {
-  // the inverse of the byte shuffle in vaelib.widgets.pack_floats: byte b of float k is planes[b * n + k]
-  if (planes.length % 4 !== 0) throw new Error(`weights: ${planes.length} bytes is not a whole number of float32 values`);
-  const n = planes.length / 4;
-  const bytes = new Uint8Array(planes.length);
-  for (let b = 0; b < 4; b++) {
-    const offset = b * n;
-    for (let k = 0; k < n; k++) bytes[4 * k + b] = planes[offset + k];
-  }
-  const view = new DataView(bytes.buffer);
+  // the inverse of the byte shuffle in vaelib.widgets.pack_floats: the low byte of value k is planes[k],
+  // its high byte planes[n + k] (little-endian float16)
+  if (planes.length % 2 !== 0) throw new Error(`weights: ${planes.length} bytes is not a whole number of float16 values`);
+  const n = planes.length / 2;
   const out = new Float32Array(n);
-  for (let k = 0; k < n; k++) out[k] = view.getFloat32(4 * k, true); // little-endian on any platform
+  for (let k = 0; k < n; k++) out[k] = halfToFloat(planes[k] | (planes[n + k] << 8));
   return out;
 }
 
