@@ -483,6 +483,20 @@ def check_page(page, rel: str, base: str, site: Path, args, failures: list[str],
         take_screenshots(page, rel, shots, notes)
 
 
+def watched_page(context, label: str, base: str, failures: list[str]):
+    """A new page of ``context`` whose console warnings and errors, uncaught exceptions, failed local
+    requests and HTTP errors are added to ``failures`` under ``label``."""
+    page = context.new_page()
+    track_requests(page)
+    page.on("console", lambda m: m.type in ("error", "warning") and failures.append(
+        f"{label}: console {m.type}: {m.text[:300]}"))
+    page.on("pageerror", lambda e: failures.append(f"{label}: uncaught exception: {e}"))
+    page.on("requestfailed", lambda r: r.url.startswith(base) and failures.append(
+        f"{label}: request failed: {r.url} ({r.failure})"))
+    page.on("response", lambda r: r.status >= 400 and failures.append(f"{label}: HTTP {r.status} for {r.url}"))
+    return page
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--site", default=str(ROOT / "_build" / "html"))
@@ -536,15 +550,7 @@ def main() -> int:
             context.route("**/*", route)
             for rel in pages:
                 current["page"] = rel
-                page = context.new_page()
-                track_requests(page)
-                page.on("console", lambda m, rel=rel: m.type in ("error", "warning") and failures.append(
-                    f"{rel}: console {m.type}: {m.text[:300]}"))
-                page.on("pageerror", lambda e, rel=rel: failures.append(f"{rel}: uncaught exception: {e}"))
-                page.on("requestfailed", lambda r, rel=rel: r.url.startswith(base) and failures.append(
-                    f"{rel}: request failed: {r.url} ({r.failure})"))
-                page.on("response", lambda r, rel=rel: r.status >= 400 and failures.append(
-                    f"{rel}: HTTP {r.status} for {r.url}"))
+                page = watched_page(context, rel, base, failures)
                 row = {"page": rel, "math": "-", "figures": "-", "widgets": "-"}
                 try:
                     check_page(page, rel, base, site, args, failures, notes, row, shots)
@@ -558,11 +564,7 @@ def main() -> int:
             phone.route("**/*", route)
             for rel in PHONE_PAGES:
                 current["page"] = rel
-                page = phone.new_page()
-                track_requests(page)
-                page.on("console", lambda m, rel=rel: m.type in ("error", "warning") and failures.append(
-                    f"{rel} (phone): console {m.type}: {m.text[:300]}"))
-                page.on("pageerror", lambda e, rel=rel: failures.append(f"{rel} (phone): uncaught exception: {e}"))
+                page = watched_page(phone, f"{rel} (phone)", base, failures)
                 try:
                     check_phone_page(page, rel, base, args, failures, notes, shots)
                 except Exception as exc:  # noqa: BLE001 -- a page that cannot be checked is a failure
