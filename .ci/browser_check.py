@@ -26,6 +26,7 @@ state (or with ``--require-slider``); until then its absence is reported as SKIP
 - figures open at full size: clicking a chapter's first output figure shows it at its natural
   width in an overlay, and Escape closes it (``_static/figure_zoom.js``);
 - no console warnings either (the widget manager's included);
+- every chapter page links to its own notebook on Colab and on Binder (from ``_config.yml``);
 - at a phone's width (390 px) the pages of chapters 07 and 12 are loaded again: every slider's
   track is at least 150 px long and no display equation is cut off.
 
@@ -411,6 +412,27 @@ def check_zoom(page, rel: str, failures: list[str]) -> None:
         failures.append(f"{rel}: Escape did not close the full-size figure")
 
 
+def launch_urls(rel: str) -> dict[str, str]:
+    """The Colab and Binder addresses a chapter page must link to, from ``_config.yml``'s repository."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    repo, branch = config["repository"]["url"].rstrip("/"), config["repository"]["branch"]
+    owner_name = repo.removeprefix("https://github.com/")
+    notebook = rel.removesuffix(".html") + ".ipynb"
+    return {"Colab": f"{config['launch_buttons']['colab_url']}/github/{owner_name}/blob/{branch}/{notebook}",
+            "Binder": f"{config['launch_buttons']['binderhub_url']}/v2/gh/{owner_name}/{branch}?urlpath=lab/tree/{notebook}"}
+
+
+def check_launch_buttons(page, rel: str, failures: list[str]) -> None:
+    """A chapter page links to itself on Colab and on Binder (the launch menu)."""
+    links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+    for name, url in launch_urls(rel).items():
+        if url not in links:
+            found = [u for u in links if ("colab" if name == "Colab" else "mybinder") in u]
+            failures.append(f"{rel}: no {name} launch link to {url} (found {found})")
+
+
 def check_page(page, rel: str, base: str, site: Path, args, failures: list[str], notes: list[str],
                row: dict, shots: Path) -> None:
     """Open ``rel`` and run every check on it, filling ``row`` and appending to ``failures``."""
@@ -477,6 +499,8 @@ def check_page(page, rel: str, base: str, site: Path, args, failures: list[str],
         if (chapter.group(1) in ALWAYS_FIGURES or facts["image_outputs"]) and n_out == 0:
             failures.append(f"{rel}: chapter page shows no figure in its cell outputs "
                             f"(notebook stores {facts['image_outputs']} image outputs)")
+    if chapter:
+        check_launch_buttons(page, rel, failures)
     if chapter and n_out:
         check_zoom(page, rel, failures)
     if rel in SCREENSHOT_PAGES:

@@ -12,6 +12,7 @@ folder). The second run reuses the models the first one trained (vaelib's cache)
 Outputs go to a temporary folder; the stored notebooks are never touched.
 """
 
+import argparse
 import copy
 import sys
 import tempfile
@@ -47,12 +48,24 @@ def run_twice(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--chapters", help="only these chapters, by number (e.g. 03,06); default: every chapter")
+    ap.add_argument("--expect-python", help="fail unless the kernel that ran each chapter is this Python (e.g. 3.12)")
+    args = ap.parse_args()
     parameters = yaml.safe_load((ROOT / "book" / "smoke_parameters.yml").read_text()) or {}
     chapters = sorted(p.name for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
     missing = [c for c in chapters if c not in parameters]
     if missing:
         print(f"chapters without smoke parameters in book/smoke_parameters.yml: {missing}", file=sys.stderr)
         return 1
+    if args.chapters:
+        wanted = {n.strip().zfill(2) for n in args.chapters.split(",")}
+        unknown = wanted - {c[:2] for c in chapters}
+        if unknown:
+            print(f"--chapters: no chapter numbered {sorted(unknown)}; the book has {[c[:2] for c in chapters]}",
+                  file=sys.stderr)
+            return 1
+        chapters = [c for c in chapters if c[:2] in wanted]
     failures = []
     with tempfile.TemporaryDirectory() as out:
         for chapter in chapters:
@@ -62,9 +75,12 @@ def main() -> int:
             try:
                 notebook = nbformat.read(ROOT / "book" / chapter, as_version=4)
                 nbformat.write(run_twice(notebook), source)
-                papermill.execute_notebook(source, work.parent / chapter, parameters=parameters[chapter] or {},
-                                           cwd=work, progress_bar=False)
-                status = "ok (ran twice in one kernel)"
+                ran = papermill.execute_notebook(source, work.parent / chapter, parameters=parameters[chapter] or {},
+                                                 cwd=work, progress_bar=False)
+                version = ran.metadata.get("language_info", {}).get("version", "?")
+                if args.expect_python and not version.startswith(args.expect_python + "."):
+                    raise RuntimeError(f"the kernel ran Python {version}, not {args.expect_python}")
+                status = f"ok (ran twice in one kernel, Python {version})"
             except Exception as error:  # report every chapter, then fail
                 failures.append(chapter)
                 status = f"FAILED: {type(error).__name__}: {str(error)[:2000]}"

@@ -281,7 +281,7 @@ def test_check_refuses_bad_thresholds():
         claims.Check("x", "big", "above", 0.5)
     with pytest.raises(ValueError, match="se must be >= 0"):
         claims.Check("x", 1.0, "above", 0.5, se=-1.0)
-    assert claims.Check("x", 1.0, "above", 0.5, 0.2, se=0.1, n_se=3).threshold == "> 0.5 by 3 s.e. (fails < 0.2)"
+    assert claims.Check("x", 1.0, "above", 0.5, 0.2, se=0.1, n_se=3).threshold == "> 0.5 by 3 s.e.; fails < 0.2"
 
 
 def test_tables_and_counts():

@@ -174,10 +174,10 @@ class Check:
 
     @property
     def threshold(self) -> str:
-        """The threshold in words, e.g. "> 0.5 by 3 s.e. (fails < 0.2)"."""
+        """The threshold in words, e.g. "> 0.5 by 3 s.e.; fails < 0.2"."""
         sign, other = (">", "<") if self.needs == "above" else ("<", ">")
         text = f"{sign} {self.holds_at:.4g}" + (f" by {self.n_se:g} s.e." if self.n_se else "")
-        return text + (f" (fails {other} {self.fails_at:.4g})" if self.fails_at != self.holds_at else "")
+        return text + (f"; fails {other} {self.fails_at:.4g}" if self.fails_at != self.holds_at else "")
 
 
 def combine_parts(verdicts: Sequence[str]) -> str:

@@ -1,0 +1,68 @@
+"""What a reader sees of a chapter's code: bookkeeping stays out of sight.
+
+The cells that validate parameters and the runs of ``glue()``/``record()`` calls that hand numbers to
+the prose are needed to run a chapter, not to learn from it. In the HTML book a cell tagged
+``hide-input`` shows its code only when the reader opens it; every other cell must not hold more
+than three such lines in a row.
+"""
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
+HIDDEN = {"hide-input", "remove-input", "remove-cell"}
+BOOKKEEPING_CALLS = {"glue", "record", "refuse_unknown_parameters"}
+MAX_RUN = 3
+
+
+def _is_bookkeeping(node: ast.stmt) -> bool:
+    """A glue/record/validation call, an assignment from a ``check_*`` call, a loop of those, or a raise."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
+        return node.value.func.id in BOOKKEEPING_CALLS
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
+        return node.value.func.id.startswith("check_")
+    if isinstance(node, (ast.For, ast.If)):
+        return all(_is_bookkeeping(n) for n in node.body + node.orelse)
+    return isinstance(node, ast.Raise)
+
+
+def longest_bookkeeping_run(source: str) -> int:
+    """Lines in the longest run of consecutive bookkeeping statements of ``source``."""
+    best = current = 0
+    for node in ast.parse(source).body:
+        current = current + node.end_lineno - node.lineno + 1 if _is_bookkeeping(node) else 0
+        best = max(best, current)
+    return best
+
+
+def test_the_rule_counts_runs_of_bookkeeping_lines():
+    source = "x = 1\nglue('a', x)\nrecord('b', x)\nfor k in d:\n    glue(k, d[k])\ny = 2\nglue('c', y)\n"
+    assert longest_bookkeeping_run(source) == 4
+    assert longest_bookkeeping_run("n = check_int('n', n)\nseed = check_seed(seed)\nprint(n)\n") == 2
+    assert longest_bookkeeping_run("print(1)\n") == 0
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_bookkeeping_is_out_of_sight(chapter):
+    shown = [c for c in nbformat.read(chapter, as_version=4).cells
+             if c.cell_type == "code" and not HIDDEN & set(c.metadata.get("tags", []))
+             and "parameters" not in c.metadata.get("tags", [])]
+    long_runs = {i: run for i, c in enumerate(shown) if (run := longest_bookkeeping_run(c.source)) > MAX_RUN}
+    assert not long_runs, f"{chapter.name}: shown code cells with more than {MAX_RUN} bookkeeping lines in a row " \
+                          f"(index among shown cells: lines): {long_runs}"
+
+
+def test_every_chapter_installs_the_book_it_belongs_to_where_vaelib_is_missing():
+    """Colab opens one notebook: its first code cell after the parameters clones the repository that
+    _config.yml names and installs the pinned requirements, only when vaelib cannot be imported."""
+    config = (BOOK.parent / "_config.yml").read_text(encoding="utf-8")
+    url = next(line.split("url:", 1)[1].strip() for line in config.splitlines() if line.strip().startswith("url:"))
+    for chapter in CHAPTERS:
+        first = [c for c in nbformat.read(chapter, as_version=4).cells if c.cell_type == "code"][1].source
+        assert first.startswith("try:\n    import vaelib"), chapter.name
+        assert "except ModuleNotFoundError:" in first and f"!git clone --quiet --depth 1 {url} " in first, chapter.name
+        assert "%pip install --quiet -r requirements.txt" in first, chapter.name
