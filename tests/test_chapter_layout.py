@@ -66,3 +66,23 @@ def test_every_chapter_installs_the_book_it_belongs_to_where_vaelib_is_missing()
         assert first.startswith("try:\n    import vaelib"), chapter.name
         assert "except ModuleNotFoundError:" in first and f"!git clone --quiet --depth 1 {url} " in first, chapter.name
         assert "%pip install --quiet -r requirements.txt" in first, chapter.name
+
+
+def test_no_output_shows_an_equation_label():
+    """A label such as ``aevb-hidden-beta`` is how the text refers to an equation; a reader sees its number.
+    No stored output (printed text, tables, glued values) may show a label name instead."""
+    import re
+
+    labels, outputs = set(), []
+    for chapter in CHAPTERS:
+        notebook = nbformat.read(chapter, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                labels |= set(re.findall(r"\$\$\s*\(([A-Za-z]\w*(?:-\w+)+)\)", cell.source))  # hyphenated: no common word
+            for output in cell.get("outputs", []):
+                text = output.get("text", "") + "".join(str(v) for k, v in output.get("data", {}).items()
+                                                        if not k.startswith("image/"))
+                outputs.append((chapter.name, text))
+    assert len(labels) > 20  # the chapters label their equations
+    shown = {(name, label) for name, text in outputs for label in labels if re.search(rf"\b{re.escape(label)}\b", text)}
+    assert not shown, f"outputs that show an equation's label instead of its number: {sorted(shown)}"
