@@ -27,6 +27,8 @@ state (or with ``--require-slider``); until then its absence is reported as SKIP
   width in an overlay, and Escape closes it (``_static/figure_zoom.js``);
 - no console warnings either (the widget manager's included);
 - every chapter page links to its own notebook on Colab and on Binder (from ``_config.yml``);
+- every output figure's smallest text is at least 9 px tall as the page shows it (the height that
+  ``vaelib.plots`` records in the PNG times the image's displayed scale);
 - at a phone's width (390 px) the pages of chapters 07 and 12 are loaded again: every slider's
   track is at least 150 px long and no display equation is cut off.
 
@@ -110,8 +112,9 @@ JS_IMAGES = """() => {
         }
       } catch (e) { blank = null; }
     }
-    return {src: img.getAttribute('src').slice(0, 80), loaded: img.complete && img.naturalWidth > 0,
-            output: !!img.closest('.cell_output') && !img.closest('.jupyter-widgets'), blank};
+    return {src: img.getAttribute('src').slice(0, 80), url: img.src, loaded: img.complete && img.naturalWidth > 0,
+            output: !!img.closest('.cell_output') && !img.closest('.jupyter-widgets'), blank,
+            natural: img.naturalWidth, shown: img.getBoundingClientRect().width};
   };
   return [...document.querySelectorAll('img')].map(info);
 }"""
@@ -399,6 +402,27 @@ JS_ZOOM = """() => {
 }"""
 
 
+def check_text_size(site: Path, base: str, rel: str, im: dict, failures: list[str]) -> float | None:
+    """The smallest text of an output figure, as the page shows it (CSS px): the height vaelib.plots
+    recorded in the PNG (:data:`vaelib.plots.MIN_TEXT_KEY`, in the image's pixels) times the scale the
+    page draws the image at. Fails below :data:`vaelib.plots.MIN_TEXT_PX` or when the key is missing."""
+    from PIL import Image
+
+    from vaelib.plots import MIN_TEXT_KEY, MIN_TEXT_PX
+
+    if not im["url"].startswith(base) or not im["natural"]:
+        return None
+    with Image.open(site / im["url"][len(base):].split("?")[0]) as png:
+        recorded = png.info.get(MIN_TEXT_KEY)
+    if recorded is None:
+        failures.append(f"{rel}: figure {im['src']} was not drawn through vaelib.plots (no {MIN_TEXT_KEY} in the PNG)")
+        return None
+    shown = float(recorded) * im["shown"] / im["natural"]
+    if shown < MIN_TEXT_PX:
+        failures.append(f"{rel}: figure {im['src']} shows its smallest text {shown:.1f} px tall (< {MIN_TEXT_PX:g} px)")
+    return shown
+
+
 def check_zoom(page, rel: str, failures: list[str]) -> None:
     """The first output figure opens at its natural width and closes with Escape."""
     zoom = page.evaluate(JS_ZOOM)
@@ -490,6 +514,10 @@ def check_page(page, rel: str, base: str, site: Path, args, failures: list[str],
             failures.append(f"{rel}: output figure is blank (one colour): {im['src']}")
     n_out = sum(im["output"] and im["loaded"] for im in imgs)
     row["figures"] = n_out
+    sizes = [check_text_size(site, base, rel, im, failures) for im in imgs if im["output"] and im["loaded"]]
+    sizes = [x for x in sizes if x is not None]
+    if sizes:
+        row["figures"] = f"{n_out} (text >= {min(sizes):.1f} px)"
     chapter = re.match(r"book/(\d\d)_", rel)
     if chapter:
         facts = notebook_facts(rel)

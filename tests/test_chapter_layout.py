@@ -86,3 +86,19 @@ def test_no_output_shows_an_equation_label():
     assert len(labels) > 20  # the chapters label their equations
     shown = {(name, label) for name, text in outputs for label in labels if re.search(rf"\b{re.escape(label)}\b", text)}
     assert not shown, f"outputs that show an equation's label instead of its number: {sorted(shown)}"
+
+
+def test_chapters_leave_running_times_and_machinery_to_the_running_page():
+    """A chapter reads as a textbook: how long it runs, what is cached and how the code is compiled is
+    said once, on the page "How to use this book" (book/how_to_use.md), not in the chapters' prose."""
+    import re
+
+    machine_talk = re.compile(r"\b\d+(?:[–-]\d+)?\s*(?:seconds?|minutes?)\b|two-core|\bcache[ds]?\b|\bGB\b|\bXLA\b|"
+                              r"\bcompiled\b|cache key", re.IGNORECASE)
+    found = []
+    for chapter in CHAPTERS:
+        for cell in nbformat.read(chapter, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                found += [(chapter.name, m.group(0)) for m in machine_talk.finditer(cell.source)]
+    assert not found, f"machine talk in chapter prose: {found}"
+    assert machine_talk.search((BOOK / "how_to_use.md").read_text(encoding="utf-8"))  # it is said there
