@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from vaelib.checks import check_int, check_real
+from vaelib.claims._inputs import mean_se
 from vaelib.claims.rules import (
     DIVERSE_MIN_BITS, MAJORITY, MIN_DIRECT_PATHS, N_SE, REGION_AGREEMENT_MIN, SIMILAR_MAX_BITS, Check, Claim, judged,
 )
@@ -23,10 +24,6 @@ def _per_path(name: str, values) -> np.ndarray:
     if len(array) < 2 or not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must hold at least two finite values (one per path), got {array!r}")
     return array
-
-
-def _mean_se(array: np.ndarray) -> tuple[float, float]:
-    return float(array.mean()), float(array.std(ddof=1) / math.sqrt(len(array)))
 
 
 def figure14_claims(recognised_0: float, recognised_5: float, n_draws: int, entropy_5: float, entropy_5_se: float,
@@ -62,13 +59,13 @@ def figure14_claims(recognised_0: float, recognised_5: float, n_draws: int, entr
         raise ValueError("agreement_5 must lie in [0, 1]")
     se0, se5 = fraction_se(f0, n_draws), fraction_se(f5, n_draws)
     se_diff = math.hypot(se0, se5)
-    agree, agree_se = _mean_se(agreement)
+    agree, agree_se = mean_se(agreement)
     n_direct = len(blended)
     enough = n_direct >= MIN_DIRECT_PATHS
     blend = float(blended.mean()) if n_direct else float("nan")
     blend_se = fraction_se(blend, n_direct) if n_direct else float("nan")
-    gap_mean, gap_se = _mean_se(gap)
-    conf_mean, conf_se = _mean_se(conf_gap)
+    gap_mean, gap_se = mean_se(gap)
+    conf_mean, conf_se = mean_se(conf_gap)
     source = "§4.2, figure 14"
     rows = [
         ("beta0_nonsensical", "β = 0 samples from N(1, 0.5²I) are mostly nonsensical",
