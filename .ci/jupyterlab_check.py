@@ -4,7 +4,7 @@
 The page-side twin of ``tests/test_widgets.py`` (which drives the widgets from Python): it starts
 JupyterLab on 127.0.0.1 with a kernel running this Python (the book's environment), runs a notebook
 that builds chapter 06's latent navigator and reconstruction sampler from the cached models, and
-checks that the same front end (``vaelib/static/decoder_widget.js``) works with a kernel behind it:
+checks that the same front end (``vaelib/widgets/static/decoder_widget.js``) works with a kernel behind it:
 
 - a drag across the plane changes the decoded image at every step, and the kernel's ``nav.z`` follows;
 - switching the model in the page reaches the kernel; ``nav.move_to`` in the kernel moves the page;
@@ -37,7 +37,8 @@ from browser_check import JS_CANVAS_DIGEST as DIGEST, verdict  # noqa: E402
 
 CELLS = [
     """import vaelib
-from vaelib.experiments import report_config, trained, unit_mnist
+from vaelib.models.report_settings import report_config, trained
+from vaelib.data import unit_mnist
 from vaelib.widgets import latent_navigator, reconstruction_sampler
 data = unit_mnist()
 vae = trained(report_config(beta=1.0), data=data).model()

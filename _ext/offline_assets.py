@@ -7,7 +7,7 @@ registry's ``dist.integrity`` (sha512) pinned below, extracts the files the page
 Sphinx's ``mathjax_path`` and myst-nb's ``nb_ipywidgets_js`` (RequireJS + the widget manager) at
 those local copies, so no page of the book loads anything from outside the site.
 
-It also serves anywidget's front end, which vaelib's decoding widgets need (``vaelib/widgets.py``):
+It also serves anywidget's front end, which vaelib's decoding widgets need (``vaelib/widgets/decoders.py``):
 the AMD module ``anywidget/nbextension/index.js`` of the installed ``anywidget`` Python package (pinned
 in ``requirements.txt``), checked against the version and sha512 pinned below (a mismatch stops the
 build). anywidget's npm package cannot be used here: it is an ES module, and the widget manager loads

@@ -3,7 +3,7 @@
 What it shows
 -------------
 How many training images per second vaelib's VAE processes when trained through the same code
-as :func:`vaelib.train.train` (``TrainConfig().build_model()`` and ``vaelib.train.fit_model``),
+as :func:`vaelib.models.training.train` (``TrainConfig().build_model()`` and ``vaelib.models.training.fit_model``),
 compared with the VAE of keras.io/examples/generative/vae written the straightforward way, with
 dense layers of the same sizes and the same loss: a ``Sampling`` layer, a ``keras.Model``
 subclass whose ``train_step`` uses ``tf.GradientTape`` and ``keras.metrics.Mean`` trackers,
@@ -25,7 +25,7 @@ So is the fastest epoch of each model, also reported.
 ``--levers`` also times variants of vaelib's set-up (steps_per_execution, no XLA, a tf.data
 pipeline, a fused mu/log_var layer, ...), each paired with vaelib as it is, so each lever's
 ratio compares runs a few seconds apart. vaelib compiles its training step with XLA
-(``vaelib.train.JIT_COMPILE``); every lever keeps that setting except "no-xla".
+(``vaelib.models.training.JIT_COMPILE``); every lever keeps that setting except "no-xla".
 
 ``benchmarks/run_all.py`` is the one entry point for all benchmarks (it writes
 ``benchmarks/RESULTS.md`` and imports this module's reference model and timer); this script
@@ -54,17 +54,17 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import vaelib  # noqa: E402,F401,I001  (first: its host pin, vaelib/host.py, before NumPy and TensorFlow compute)
+import vaelib  # noqa: E402,F401,I001  (first: its host pin, vaelib/_runtime/host.py, before NumPy and TensorFlow compute)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 from peak_memory import machine_busy_seconds, others_share  # noqa: E402 (a sibling module)
-from vaelib.gaussian import gaussian_kl, sample_gaussian  # noqa: E402
-from vaelib.models import _TrackedModel, build_decoder, reconstruction_loss  # noqa: E402
+from vaelib.maths.gaussian import gaussian_kl, sample_gaussian  # noqa: E402
+from vaelib.models.networks import _TrackedModel, build_decoder, reconstruction_loss  # noqa: E402
 from vaelib.probe import cpu_model  # noqa: E402
-from vaelib.train import JIT_COMPILE, STEPS_PER_EXECUTION, TrainConfig, fit_model  # noqa: E402
+from vaelib.models.training import JIT_COMPILE, STEPS_PER_EXECUTION, TrainConfig, fit_model  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "LEVERS.md"
 N_TRAIN = 60_000
@@ -153,14 +153,14 @@ def reference_trainer(x, seed):
 
 
 # ----------------------------------------------------------------------------------------------
-# vaelib, through the code of vaelib.train.train(), and the variants timed by --levers.
+# vaelib, through the code of vaelib.models.training.train(), and the variants timed by --levers.
 # ----------------------------------------------------------------------------------------------
 def vaelib_trainer(x, seed, *, steps_per_execution=None, jit_compile=None, unroll=None, pipeline="numpy",
                    model_class=None, optimizer_class=None, pixels=False):
     """Build TrainConfig()'s VAE as train() does; return ``fit(epochs, callbacks) -> History``.
 
     With no keyword arguments this is exactly train()'s set-up; the keyword arguments select a lever
-    (``jit_compile=None`` keeps vaelib's setting, ``vaelib.train.JIT_COMPILE``).
+    (``jit_compile=None`` keeps vaelib's setting, ``vaelib.models.training.JIT_COMPILE``).
     """
     keras.utils.set_random_seed(seed)
     config = TrainConfig(seed=seed)
@@ -259,7 +259,7 @@ def bare_loop_trainer(x, seed):
 
 
 MAIN = {
-    "vaelib": ("vaelib, as train() fits: TrainConfig().build_model() + vaelib.train.fit_model()",
+    "vaelib": ("vaelib, as train() fits: TrainConfig().build_model() + vaelib.models.training.fit_model()",
                vaelib_trainer),
     "reference": ("keras.io-style dense VAE, compile(Adam()), fit(x, epochs, batch_size=128)", reference_trainer),
 }

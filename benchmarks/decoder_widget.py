@@ -5,7 +5,7 @@
 Measured in headless Chromium (Debian's /usr/bin/chromium through Playwright) with the network cut
 off, on the built site, and written to ``benchmarks/decoder_widget.json`` with the CPU and date:
 
-- decodes per second of ``decode`` in ``vaelib/static/decoder_widget.js`` (the file the widgets
+- decodes per second of ``decode`` in ``vaelib/widgets/static/decoder_widget.js`` (the file the widgets
   ship), for the book's VAE (beta = 1), and pointer moves per second that the navigator of chapter
   06 handles end to end (decode, redraw of the plane and the digit), from synthetic pointer events;
 - max |browser - Keras| over 100 random codes z per model of the book (autoencoder, VAE with beta = 0,
@@ -40,7 +40,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vaelib import widgets as W  # noqa: E402
-from vaelib.experiments import report_config, trained, unit_mnist  # noqa: E402
+from vaelib.models.report_settings import report_config, trained
+from vaelib.data import unit_mnist  # noqa: E402
 from vaelib.probe import cpu_model  # noqa: E402
 
 PAGES = ("book/06_ae_vs_vae.html", "book/10_latent_travel.html")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vaelib.checks import check_int
+from vaelib._runtime.validation import check_int
 
 
 @dataclass(frozen=True)

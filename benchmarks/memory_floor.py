@@ -4,10 +4,10 @@
 
 Run by ``benchmarks/run_all.py --only memory`` in a fresh process (nothing imported before it
 starts). The steps, in the order a chapter takes them: the scientific Python stack; TensorFlow
-and Keras imported; MNIST loaded (:func:`vaelib.experiments.unit_mnist`: the training images stay
+and Keras imported; MNIST loaded (:func:`vaelib.data.unit_mnist`: the training images stay
 uint8, the test images are scaled to float32); an untrained VAE of the report's shape run over the
 10,000 test images (what a warm chapter does with a cached model); one epoch of training through
-:func:`vaelib.train.train` (uncached) on the 60,000 uint8 training pixels (what a cold chapter
+:func:`vaelib.models.training.train` (uncached) on the 60,000 uint8 training pixels (what a cold chapter
 does); a second model (another beta) trained the same way, which reuses the first one's compiled
 step; the training images scaled to float32 (what a chapter that measures against the whole
 training set holds). For each step: the resident set size after it, the peak while it ran (polled
@@ -53,10 +53,11 @@ def measure() -> dict:
         record("python, psutil", 0.0)
         timed("numpy, matplotlib imported", scientific_stack)
         timed("tensorflow, keras imported", tensorflow_and_keras)
-        from vaelib import experiments, metrics, train
+        from vaelib.models import report_settings, training
+        from vaelib.measures import metrics
 
-        data = timed("MNIST loaded: uint8 training pixels, float32 test images (unit_mnist)", experiments.unit_mnist)
-        config = experiments.report_config(1.0, epochs=1)
+        data = timed("MNIST loaded: uint8 training pixels, float32 test images (unit_mnist)", report_settings.unit_mnist)
+        config = report_settings.report_config(1.0, epochs=1)
 
         def inference():
             model = config.build_model()
@@ -65,7 +66,7 @@ def measure() -> dict:
         timed("a VAE run over the 10,000 test images", inference)
 
         def one_fit(beta):
-            train.train(experiments.report_config(beta, epochs=1), data.pixels_train, data.pixels_test, use_cache=False)
+            training.train(report_settings.report_config(beta, epochs=1), data.pixels_train, data.pixels_test, use_cache=False)
 
         timed("one epoch of training on the 60,000 uint8 pixels (train(), uncached, as trained() calls it)",
               lambda: one_fit(1.0))

@@ -1,4 +1,4 @@
-"""What vaelib's host pin (vaelib/host.py) costs in training speed on this machine.
+"""What vaelib's host pin (vaelib/_runtime/host.py) costs in training speed on this machine.
 
     python benchmarks/pin_cost.py [--rounds 6]
 
@@ -22,7 +22,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from vaelib import host, probe  # noqa: E402
+from vaelib._runtime import host
+
+from vaelib import probe  # noqa: E402
 from run_all import summarize_training  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 Parts (``--only`` selects some, comma-separated; default all):
 
-training  vaelib's VAE training (XLA-compiled, as :func:`vaelib.train.train` fits it) against the
+training  vaelib's VAE training (XLA-compiled, as :func:`vaelib.models.training.train` fits it) against the
           keras.io-style reference and against vaelib with ``jit_compile=False``, on the MNIST
           training images, batch 128, float32. One untimed warm-up epoch each, then rounds in which
           every model trains one timed epoch, in turns, the first one rotating; medians over rounds.
@@ -62,7 +62,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import vaelib  # noqa: E402,F401  (first: its host pin, vaelib/host.py, before NumPy and TensorFlow compute)
+import vaelib  # noqa: E402,F401  (first: its host pin, vaelib/_runtime/host.py, before NumPy and TensorFlow compute)
 from peak_memory import PeakMemory, machine_busy_seconds, others_share, own_cpu_seconds  # noqa: E402 (a sibling module)
 
 PARTS = ("training", "peak", "book", "scaling", "memory")
@@ -184,7 +184,7 @@ def config_trainer(x, seed, **overrides):
     """vaelib's set-up for a TrainConfig with ``overrides``: ``fit(epochs, callbacks) -> History``."""
     import keras
 
-    from vaelib.train import TrainConfig, fit_model
+    from vaelib.models.training import TrainConfig, fit_model
 
     keras.utils.set_random_seed(seed)
     config = TrainConfig(seed=seed, **overrides)
@@ -268,7 +268,7 @@ def run_training(x, settings, seed, *, training: bool, peak: bool) -> dict:
 
     import bench_training as bt
     from flops import dense_training_flops, model_dense_shapes
-    from vaelib.train import JIT_COMPILE, TrainConfig
+    from vaelib.models.training import JIT_COMPILE, TrainConfig
 
     members = {"vaelib": ("vaelib as train() fits it (XLA-compiled step, steps_per_execution=32)",
                           bt.vaelib_trainer)}
@@ -530,7 +530,7 @@ def run_scaling(x_all, settings, seed) -> dict:
 
     import bench_training as bt
     from flops import dense_training_flops, model_dense_shapes
-    from vaelib.train import TrainConfig
+    from vaelib.models.training import TrainConfig
 
     import tensorflow as tf
 

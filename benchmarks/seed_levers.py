@@ -6,7 +6,7 @@ The verdicts of chapter 12 rest on every model trained from three seeds, which m
 book's training. Four ways to train four seeds of the report's VAE (beta = 1, full MNIST, batch 128,
 no validation, no cache), each in fresh processes, the order rotating between rounds:
 
-``one at a time``  as ``vaelib.train.train`` fits them: the seeds one after another, one compiled step.
+``one at a time``  as ``vaelib.models.training.train`` fits them: the seeds one after another, one compiled step.
 ``two threads``    two trainings side by side in one process (threads sharing the cores); building a
                    model and fit()'s input pipeline read the process-wide seed, so a lock is held from
                    seeding until ``on_train_begin``. The weights equal those trained one at a time.
@@ -47,8 +47,8 @@ def _batched_model(seeds, config):
     import tensorflow as tf
     from keras import ops
 
-    from vaelib import noise
-    from vaelib.models import as_unit_interval
+    from vaelib.models import random_draws
+    from vaelib.models.networks import as_unit_interval
 
     class BatchedVAE(keras.Model):
         def __init__(self):
@@ -87,7 +87,7 @@ def _batched_model(seeds, config):
                 h = ops.relu(self._layer(x, 0))
                 h = ops.relu(self._layer(h, 1))
                 mu, log_var = self._layer(h, 2), self._layer(h, 3)
-                eps = ops.stack([noise.standard_normal(ops.shape(mu)[1:], g) for g in self.generators])
+                eps = ops.stack([random_draws.standard_normal(ops.shape(mu)[1:], g) for g in self.generators])
                 h = mu + ops.exp(0.5 * log_var) * eps
                 h = ops.relu(self._layer(h, 4))
                 h = ops.relu(self._layer(h, 5))
@@ -114,8 +114,9 @@ def child(mode: str, seeds: list[int], epochs: int, threads: int) -> None:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     from vaelib import probe
-    from vaelib.experiments import report_config, unit_mnist
-    from vaelib.train import _model_to_fit, fit_model
+    from vaelib.models.report_settings import report_config
+    from vaelib.data import unit_mnist
+    from vaelib.models.training import _model_to_fit, fit_model
 
     x = unit_mnist().pixels_train
     config = report_config(beta=1.0, epochs=epochs)
@@ -129,7 +130,7 @@ def child(mode: str, seeds: list[int], epochs: int, threads: int) -> None:
             def on_train_begin(self, logs=None):
                 lock.release()
 
-        def work(my_seeds):  # one compiled model per thread, reset for each seed as vaelib.train does
+        def work(my_seeds):  # one compiled model per thread, reset for each seed as vaelib.models.training does
             compiled = None
             for seed in my_seeds:
                 lock.acquire()
@@ -144,7 +145,7 @@ def child(mode: str, seeds: list[int], epochs: int, threads: int) -> None:
         workers = [threading.Thread(target=work, args=(seeds[i::2],)) for i in range(2)]
         [w.start() for w in workers]
         [w.join() for w in workers]
-    else:  # as vaelib.train.train fits them: one compiled model, reset for each seed
+    else:  # as vaelib.models.training.train fits them: one compiled model, reset for each seed
         for seed in seeds:
             fit_model(_model_to_fit(dataclasses.replace(config, seed=seed)), config, x)
     print(json.dumps({"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu,

@@ -29,6 +29,9 @@ import nbformat
 from nbclient import NotebookClient
 
 from vaelib import data, probe
+from vaelib.models import progress
+
+os.environ[progress.ENV_VAR] = "0"  # the kernels inherit it: no live training progress in what is stored
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 STORED_OUTPUTS = BOOK / "stored_outputs.json"

@@ -1,4 +1,4 @@
-"""Algorithm 1 against vaelib's trainer, the eq. (11) estimator and its reference values (vaelib.aevb)."""
+"""Algorithm 1 against vaelib's trainer, the eq. (11) estimator and its reference values (vaelib.models.aevb)."""
 
 import math
 
@@ -10,10 +10,10 @@ from keras import ops
 from scipy import stats
 from tolerances import FLOAT32_REORDERED
 
-from vaelib import aevb
-from vaelib.gaussian import gaussian_kl_numpy
-from vaelib.models import LIKELIHOODS, Autoencoder, build_decoder, build_encoder, reconstruction_loss
-from vaelib.train import TrainConfig
+from vaelib.models import aevb
+from vaelib.maths.gaussian import gaussian_kl_numpy
+from vaelib.models.networks import LIKELIHOODS, Autoencoder, build_decoder, build_encoder, reconstruction_loss
+from vaelib.models.training import TrainConfig
 
 SMALL = dict(hidden_units=(16,), batch_size=64, seed=3)
 
@@ -51,7 +51,7 @@ def test_bad_minibatch_orders_arguments(kwargs, error, match):
 # fit_in_order: vaelib's trainer on a given batch order equals Algorithm 1 written by hand
 # ---------------------------------------------------------------------------------------------
 def hand_written_algorithm_1(config, x, orders):
-    """Algorithm 1 (L = 1, squared error, Adam), independent of vaelib.models.VAE and vaelib.train."""
+    """Algorithm 1 (L = 1, squared error, Adam), independent of vaelib.models.networks.VAE and vaelib.models.training."""
     keras.utils.set_random_seed(config.seed)
     encoder = build_encoder(config.latent_dim, config.hidden_units)
     decoder = build_decoder(config.latent_dim, config.hidden_units)
@@ -118,7 +118,7 @@ def test_bad_fit_in_order_arguments(small_images):
     x = small_images[0][:128]
     config = TrainConfig(epochs=2, **SMALL)
     good = aevb.minibatch_orders(128, 2)
-    with pytest.raises(TypeError, match="config must be a vaelib.train.TrainConfig"):
+    with pytest.raises(TypeError, match="config must be a vaelib.models.training.TrainConfig"):
         aevb.fit_in_order({"epochs": 2}, x, good)
     with pytest.raises(ValueError, match=r"orders must have shape \(epochs, n\) = \(2, 128\)"):
         aevb.fit_in_order(config, x, good[:1])
@@ -143,7 +143,7 @@ def test_log_likelihood_gaussian_matches_scipy_and_the_training_loss():
     for variance in (0.5, 0.01, 3.0):
         expected = stats.norm.logpdf(x, x_hat, math.sqrt(variance)).sum(axis=1)
         np.testing.assert_allclose(aevb.log_likelihood(x, logits, variance=variance), expected, rtol=1e-12)
-    # variance 1/2: minus the squared error of vaelib.models, minus (D/2) log(pi)
+    # variance 1/2: minus the squared error of vaelib.models.networks, minus (D/2) log(pi)
     loss = np.asarray(reconstruction_loss(x.astype(np.float32), logits.astype(np.float32)), dtype=np.float64)
     np.testing.assert_allclose(-aevb.log_likelihood(x, logits), loss + 392 * math.log(math.pi), rtol=1e-6)
 
@@ -248,7 +248,7 @@ def test_encoding_and_decoder_logits_in_blocks_equal_one_pass(small_images, monk
     mu, log_var = (np.asarray(t, dtype=np.float64) for t in model.encode(x))
     logits = np.asarray(model.decoder(mu.astype(np.float32)), dtype=np.float64)
     monkeypatch.setattr(aevb, "_CHUNK_ROWS", 7)  # 50 rows: seven blocks, the last one short
-    blocked_mu, blocked_log_var = aevb._encode(model, x)  # vaelib.metrics.encode_mean in blocks of _CHUNK_ROWS
+    blocked_mu, blocked_log_var = aevb._encode(model, x)  # vaelib.models.networks.encode_mean in blocks of _CHUNK_ROWS
     # a matrix product of 7 rows may take another CPU kernel than one of 50 (conftest)
     np.testing.assert_allclose(blocked_mu, mu, **FLOAT32_REORDERED)
     np.testing.assert_allclose(blocked_log_var, log_var, **FLOAT32_REORDERED)
@@ -261,14 +261,14 @@ def test_encoding_and_decoder_logits_in_blocks_equal_one_pass(small_images, monk
         aevb.log_likelihood_at_mean(model, x, "poisson")
     with pytest.raises(ValueError, match=r"z must have shape \(n, 2\), got \(50, 3\)"):
         aevb.decoder_logits(model, np.zeros((50, 3)))
-    with pytest.raises(TypeError, match="model must be a vaelib.models.VAE, got Autoencoder"):
+    with pytest.raises(TypeError, match="model must be a vaelib.models.networks.VAE, got Autoencoder"):
         aevb.decoder_logits(Autoencoder(2, (16,)), mu)
 
 
 def test_bad_elbo_and_moment_arguments(small_images):
     model = small_vae()
     x = small_images[1][:4]
-    with pytest.raises(TypeError, match="model must be a vaelib.models.VAE, got Autoencoder"):
+    with pytest.raises(TypeError, match="model must be a vaelib.models.networks.VAE, got Autoencoder"):
         aevb.elbo_estimate(Autoencoder(2, (16,)), x)
     with pytest.raises(ValueError, match="n_samples must be >= 1"):
         aevb.elbo_estimate(model, x, 0)

@@ -25,7 +25,7 @@ def test_hand_worked_two_layer_case():
 
 
 def test_vaelib_vae_layers_are_found_and_counted():
-    from vaelib.train import TrainConfig
+    from vaelib.models.training import TrainConfig
 
     model = TrainConfig(hidden_units=(8,), latent_dim=2, epochs=1).build_model()
     shapes = flops.model_dense_shapes(model)
@@ -38,7 +38,7 @@ def test_vaelib_vae_layers_are_found_and_counted():
 
 
 def test_default_model_count():
-    from vaelib.train import TrainConfig
+    from vaelib.models.training import TrainConfig
 
     shapes = flops.model_dense_shapes(TrainConfig(epochs=1).build_model())
     macs = 784 * 256 + 256 * 128 + 2 * 128 * 2 + 2 * 128 + 128 * 256 + 256 * 784
@@ -82,7 +82,7 @@ def test_memory_floor_section_states_the_measured_side_of_the_target(fit_peak, w
 def test_cached_work_sums_what_the_cold_pass_trained(tmp_path):
     import numpy as np
 
-    from vaelib import cache
+    from vaelib._runtime import cache
 
     run_all = _load_run_all()
     weights = {"weights": {"w0": np.zeros(3)}}

@@ -1,6 +1,6 @@
 """The fault model of vaelib's cache, and how each fault is tested.
 
-What the cache survives (``vaelib/cache.py``), with the test that shows it:
+What the cache survives (``vaelib/_runtime/cache.py``), with the test that shows it:
 
 =====================================================  ===========================================================
 fault                                                   outcome (test)
@@ -35,8 +35,8 @@ import warnings
 import numpy as np
 import pytest
 
-from vaelib import cache
-from vaelib.train import TrainConfig, train
+from vaelib._runtime import cache
+from vaelib.models.training import TrainConfig, train
 
 SMALL = dict(hidden_units=(16,), epochs=2, batch_size=32)
 N_PROCESSES = 4
@@ -47,7 +47,7 @@ N_PROCESSES = 4
 WORKER = textwrap.dedent("""
     import json, sys, time, warnings
     import numpy as np
-    from vaelib import cache
+    from vaelib._runtime import cache
 
     folder, role, rounds, start = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     expected = np.arange(20_000, dtype=np.float64)
@@ -125,7 +125,7 @@ def images():
 
 
 def _entry_of(folder, config, images):
-    from vaelib.train import cache_key
+    from vaelib.models.training import cache_key
     return folder / cache_key(config, *images)
 
 

@@ -430,7 +430,7 @@ def test_uniform_usable():
 
 def _beta_effect_inputs():
     from vaelib.data import to_unit_interval
-    from vaelib.train import TrainConfig, TrainResult
+    from vaelib.models.training import TrainConfig, TrainResult
 
     def result(beta):
         config = TrainConfig(beta=beta, hidden_units=(8,), epochs=2, snapshot_epochs=(1,), seed=int(beta))
@@ -480,7 +480,8 @@ def _assert_same_measures(a, b):
 
 
 def test_measure_beta_effects_reads_back_what_it_measured(tmp_path, forbid):
-    from vaelib import cache, metrics
+    from vaelib._runtime import cache
+    from vaelib.measures import metrics
 
     results, pixels, y_train, x_test, y_test, options = _beta_effect_inputs()
     measure = lambda **changes: claims.measure_beta_effects(results, pixels, y_train, x_test, y_test,  # noqa: E731
@@ -513,7 +514,7 @@ def test_measure_beta_effects_reads_back_what_it_measured(tmp_path, forbid):
 
 
 def test_cached_refuses_bad_use_cache(tmp_path):
-    from vaelib import cache
+    from vaelib._runtime import cache
 
     with pytest.raises(TypeError, match="use_cache must be True or False, got 'yes'"):
         cache.cached("k", dict, encode=lambda r: ({}, r), decode=lambda a, m: m, use_cache="yes", cache_dir=tmp_path)

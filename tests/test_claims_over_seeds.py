@@ -10,10 +10,12 @@ import keras
 import numpy as np
 import pytest
 
-from vaelib import cache, claims
+from vaelib._runtime import cache
+
+from vaelib import claims
 from vaelib.claims import over_seeds
 from vaelib.data import to_unit_interval
-from vaelib.train import TrainConfig, TrainResult
+from vaelib.models.training import TrainConfig, TrainResult
 
 
 def _result(beta=None, *, model="vae", latent="gaussian", seed=0, fill=0.0):

@@ -395,7 +395,7 @@ def test_bad_to_unit_interval_inputs(bad, error, pattern):
 
 
 def test_images_digest_is_the_scaled_floats_digest_in_either_form():
-    from vaelib.cache import data_digest
+    from vaelib._runtime.cache import data_digest
 
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, size=(1000, 28, 28), dtype=np.uint8)
@@ -415,14 +415,14 @@ def test_images_digest_is_the_scaled_floats_digest_in_either_form():
     (np.full((2, 784), 2.0, np.float32), ValueError, r"x must lie in \[0, 1\]"),
 ])
 def test_bad_training_images(bad, error, pattern):
-    from vaelib.checks import check_training_images
+    from vaelib._runtime.validation import check_training_images
 
     with pytest.raises(error, match=pattern):
         check_training_images(bad, name="x")
 
 
 def test_unit_mnist_scales_training_images_only_when_asked():
-    from vaelib.experiments import UnitMnist
+    from vaelib.data import UnitMnist
 
     rng = np.random.default_rng(2)
     arrays = {f"x_{s}": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) for s, n in (("train", 300), ("test", 50))}

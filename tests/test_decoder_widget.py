@@ -1,6 +1,6 @@
 """The decoding widgets' JavaScript against Keras: the file the widgets ship, run in Node.
 
-``vaelib/static/decoder_widget.js`` is what the book's pages and JupyterLab run; here Node imports the
+``vaelib/widgets/static/decoder_widget.js`` is what the book's pages and JupyterLab run; here Node imports the
 same bytes (copied to a ``.mjs`` name, which Node needs to read an ES module) and decodes 100 random
 codes per model, drawn over the plane the model's navigator shows, from the weights as the widget state
 packs them (rounded to float16). Its pixels must equal Keras's with the same rounded weights within 1e-5
@@ -19,9 +19,9 @@ import keras
 import numpy as np
 import pytest
 
-from vaelib import cache
-from vaelib import widgets as W
-from vaelib.train import cache_key
+from vaelib._runtime import cache
+from vaelib.widgets import decoders as W
+from vaelib.models.training import cache_key
 
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs)")
@@ -43,7 +43,8 @@ def book_models() -> dict:
     """The book's models from the cache (never trained here), each with the half-width of its navigator's
     plane (as LatentNavigator sets it from the test digits' codes), or None when any model is missing."""
     from vaelib import data
-    from vaelib.experiments import report_config, trained, unit_mnist
+    from vaelib.models.report_settings import report_config, trained
+    from vaelib.data import unit_mnist
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", data.MnistFallbackWarning)
@@ -66,7 +67,7 @@ def models():
     found = book_models() if os.environ.get("VAELIB_CACHE") else None
     if found is not None:
         return found
-    from vaelib.experiments import report_config
+    from vaelib.models.report_settings import report_config
 
     fresh = {}
     for i, (name, options) in enumerate(BOOK_MODELS.items()):

@@ -1,4 +1,4 @@
-"""Tests of vaelib.dynamics (KL shares of a loss history) and the plots built on it."""
+"""Tests of vaelib.measures.dynamics (KL shares of a loss history) and the plots built on it."""
 
 import matplotlib
 
@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from vaelib import dynamics  # noqa: E402
+from vaelib.measures import dynamics  # noqa: E402
 from vaelib.plots.posterior import posterior_density  # noqa: E402
 from vaelib.plots.shares import kl_share_curves  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Tests for vaelib.estimators: unbiasedness against closed forms, variance laws, bad inputs.
+"""Tests for vaelib.maths.estimators: unbiasedness against closed forms, variance laws, bad inputs.
 
 Monte Carlo tolerances are 5 standard errors: for an unbiased mean of many iid terms the chance of
 a larger deviation is ~6e-7 per component (central limit theorem). Every test uses a fixed seed, so
@@ -17,11 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from vaelib import estimators as est  # noqa: E402
+from vaelib.maths import estimators as est  # noqa: E402
 from vaelib.plots.estimators import (  # noqa: E402
-    plot_gradient_histogram,
-    plot_variance_vs_samples,
-    plot_variance_vs_sigma,
+    plot_gradient_histogram, plot_variance_vs_samples, plot_variance_vs_sigma,
 )
 
 TESTS = [est.square_function(), est.sine_function(), est.exp_function(0.7), est.quartic_function()]
@@ -314,7 +312,7 @@ def test_invalid_baseline():
 
 
 def test_invalid_test_function():
-    with pytest.raises(TypeError, match="test must be a vaelib.estimators.TestFunction"):
+    with pytest.raises(TypeError, match="test must be a vaelib.maths.estimators.TestFunction"):
         est.score_function_gradient(np.sin, 0.0, 1.0, 10, 0)
     with pytest.raises(ValueError, match="name must be one of"):
         est.get_test_function("cubic")

@@ -1,4 +1,4 @@
-"""vaelib.evaluate: the digit classifier, its cache, eq. (13) and the measures beside it."""
+"""vaelib.measures.judge: the digit classifier, its cache, eq. (13) and the measures beside it."""
 
 import math
 
@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from tolerances import FLOAT32_REORDERED
 
-from vaelib import cache, evaluate
+from vaelib._runtime import cache
+
+from vaelib.measures import judge
 
 
 @pytest.fixture(scope="module")
@@ -30,42 +32,42 @@ def _entries(cache_dir):
 
 
 def test_tiny_classifier_learns_and_probabilities_are_valid(labelled_blobs, cache_dir):
-    classifier = evaluate.train_classifier(*labelled_blobs, **TINY)
+    classifier = judge.train_classifier(*labelled_blobs, **TINY)
     x_test, y_test = labelled_blobs[2:]
-    probs = evaluate.predict_proba(classifier, x_test)
+    probs = judge.predict_proba(classifier, x_test)
     assert probs.shape == (100, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)  # float32 softmax
     # chance is 0.1; the classes are well separated blobs, so a working classifier is far above it
     assert classifier.test_accuracy > 0.5
-    assert classifier.test_accuracy == evaluate.label_accuracy(probs, y_test)
+    assert classifier.test_accuracy == judge.label_accuracy(probs, y_test)
     assert not classifier.from_cache and classifier.train_seconds > 0
     # 28x28 input works as well as 784 and gives the same probabilities
-    np.testing.assert_allclose(evaluate.predict_proba(classifier, x_test.reshape(-1, 28, 28)), probs)
+    np.testing.assert_allclose(judge.predict_proba(classifier, x_test.reshape(-1, 28, 28)), probs)
     # through the traced function: Keras' predict's probabilities, bit for bit at the same block size,
     # and up to float32 summation order (conftest) in blocks of 7 rows
     expected = classifier.model.predict(x_test, batch_size=256, verbose=0).astype(np.float64)
     np.testing.assert_array_equal(probs, expected)
-    np.testing.assert_allclose(evaluate.predict_proba(classifier, x_test, batch_size=7), expected,
+    np.testing.assert_allclose(judge.predict_proba(classifier, x_test, batch_size=7), expected,
                                **FLOAT32_REORDERED)
 
 
 def test_classifier_cache_hit_miss_and_corruption(labelled_blobs, cache_dir):
-    first = evaluate.train_classifier(*labelled_blobs, **TINY)
-    hit = evaluate.train_classifier(*labelled_blobs, **TINY)
+    first = judge.train_classifier(*labelled_blobs, **TINY)
+    hit = judge.train_classifier(*labelled_blobs, **TINY)
     assert hit.from_cache and hit.test_accuracy == first.test_accuracy
     x_test = labelled_blobs[2]
-    np.testing.assert_array_equal(evaluate.predict_proba(hit, x_test), evaluate.predict_proba(first, x_test))
+    np.testing.assert_array_equal(judge.predict_proba(hit, x_test), judge.predict_proba(first, x_test))
     assert len(_entries(cache_dir)) == 1
     # another seed is another entry
-    evaluate.train_classifier(*labelled_blobs, **{**TINY, "seed": 4})
+    judge.train_classifier(*labelled_blobs, **{**TINY, "seed": 4})
     assert len(_entries(cache_dir)) == 2
     # other labels (same images) are another entry too
     x_train, y_train, x_test, y_test = labelled_blobs
-    evaluate.train_classifier(x_train, (y_train + 1) % 10, x_test, y_test, **TINY)
+    judge.train_classifier(x_train, (y_train + 1) % 10, x_test, y_test, **TINY)
     assert len(_entries(cache_dir)) == 3
     # a corrupted weight file is detected, discarded and retrained with a warning
-    config = evaluate.ClassifierConfig(**TINY)
-    key = evaluate.classifier_cache_key(config, *labelled_blobs)
+    config = judge.ClassifierConfig(**TINY)
+    key = judge.classifier_cache_key(config, *labelled_blobs)
     weights = cache_dir / key / "weights.npz"
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -73,9 +75,9 @@ def test_classifier_cache_hit_miss_and_corruption(labelled_blobs, cache_dir):
     with pytest.raises(cache.CacheCorruptError, match="sha256"):
         cache.read_entry(cache_dir, key)
     with pytest.warns(RuntimeWarning, match="retraining the classifier"):
-        again = evaluate.train_classifier(*labelled_blobs, **TINY)
+        again = judge.train_classifier(*labelled_blobs, **TINY)
     assert not again.from_cache and again.test_accuracy == first.test_accuracy  # same seed, same result
-    assert evaluate.train_classifier(*labelled_blobs, **TINY).from_cache
+    assert judge.train_classifier(*labelled_blobs, **TINY).from_cache
 
 
 def test_confidence_ratio_on_hand_made_probabilities():
@@ -85,15 +87,15 @@ def test_confidence_ratio_on_hand_made_probabilities():
     a[1, 7], a[1, 1], a[1, 2] = 0.5, 0.25, 0.25
     baseline = np.full((4, 10), 0.2 / 9)
     baseline[:, 0] = 0.8
-    assert evaluate.mean_confidence(a) == pytest.approx(0.7, abs=1e-15)
-    assert evaluate.confidence_ratio(a, baseline) == pytest.approx(0.7 / 0.8, abs=1e-15)
-    assert evaluate.confidence_ratio(baseline, baseline) == 1.0
+    assert judge.mean_confidence(a) == pytest.approx(0.7, abs=1e-15)
+    assert judge.confidence_ratio(a, baseline) == pytest.approx(0.7 / 0.8, abs=1e-15)
+    assert judge.confidence_ratio(baseline, baseline) == 1.0
     # standard error by the delta method: baseline has zero spread, so se = se_a / b
     se_a = np.std([0.9, 0.5], ddof=1) / math.sqrt(2)
-    assert evaluate.confidence_ratio_se(a, baseline) == pytest.approx(se_a / 0.8, rel=1e-12)
-    assert evaluate.confident_fraction(a, 0.8) == 0.5
-    assert evaluate.confident_fraction(a, 0.95) == 0.0
-    assert evaluate.label_accuracy(a, np.array([3, 1])) == 0.5
+    assert judge.confidence_ratio_se(a, baseline) == pytest.approx(se_a / 0.8, rel=1e-12)
+    assert judge.confident_fraction(a, 0.8) == 0.5
+    assert judge.confident_fraction(a, 0.95) == 0.0
+    assert judge.label_accuracy(a, np.array([3, 1])) == 0.5
 
 
 def test_delta_method_standard_error_matches_monte_carlo():
@@ -111,30 +113,30 @@ def test_delta_method_standard_error_matches_monte_carlo():
     ratios, ses = [], []
     for _ in range(2000):
         a, b = probs(rng.beta(5, 2, 200)), probs(rng.beta(8, 2, 200))
-        ratios.append(evaluate.confidence_ratio(a, b))
-        ses.append(evaluate.confidence_ratio_se(a, b))
+        ratios.append(judge.confidence_ratio(a, b))
+        ses.append(judge.confidence_ratio_se(a, b))
     assert np.std(ratios, ddof=1) == pytest.approx(np.mean(ses), rel=0.1)
 
 
 def test_class_entropy_and_histogram():
     one_hot = np.eye(10)
-    assert evaluate.class_entropy(one_hot) == pytest.approx(math.log2(10), abs=1e-12)
+    assert judge.class_entropy(one_hot) == pytest.approx(math.log2(10), abs=1e-12)
     always_one = np.tile(one_hot[1], (50, 1))
-    assert evaluate.class_entropy(always_one) == 0.0
+    assert judge.class_entropy(always_one) == 0.0
     two = np.concatenate([np.tile(one_hot[2], (5, 1)), np.tile(one_hot[8], (5, 1))])
-    assert evaluate.class_entropy(two) == pytest.approx(1.0, abs=1e-12)
-    np.testing.assert_allclose(evaluate.class_histogram(two), [0, 0, .5, 0, 0, 0, 0, 0, .5, 0])
+    assert judge.class_entropy(two) == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(judge.class_histogram(two), [0, 0, .5, 0, 0, 0, 0, 0, .5, 0])
     # a generator that always draws the same clean "1" beats a varied, less certain one on eq. 13
     varied = 0.3 * np.ones((10, 10)) / 10 + 0.7 * one_hot
-    assert evaluate.confidence_ratio(always_one, varied) > 1 > 0 == evaluate.class_entropy(always_one)
+    assert judge.confidence_ratio(always_one, varied) > 1 > 0 == judge.class_entropy(always_one)
 
 
 def test_quality_measures_collects_everything():
     probs = np.eye(10)
-    measures = evaluate.quality_measures(probs, probs, np.arange(10))
+    measures = judge.quality_measures(probs, probs, np.arange(10))
     assert measures == {"ratio": 1.0, "ratio_se": 0.0, "mean_confidence": 1.0, "confident_fraction": 1.0,
                         "class_entropy": pytest.approx(math.log2(10)), "accuracy": 1.0}
-    assert "accuracy" not in evaluate.quality_measures(probs, probs)
+    assert "accuracy" not in judge.quality_measures(probs, probs)
 
 
 @pytest.mark.parametrize("probs, error, match", [
@@ -148,21 +150,21 @@ def test_quality_measures_collects_everything():
 def test_bad_probabilities_are_refused(probs, error, match):
     good = np.eye(10)
     with pytest.raises(error, match=match):
-        evaluate.confidence_ratio(probs, good)
+        judge.confidence_ratio(probs, good)
     with pytest.raises(error, match=match):
-        evaluate.class_entropy(probs)
+        judge.class_entropy(probs)
 
 
 def test_bad_measure_arguments():
     good = np.eye(10)
     with pytest.raises(ValueError, match="threshold must be <= 1"):
-        evaluate.confident_fraction(good, 1.5)
+        judge.confident_fraction(good, 1.5)
     with pytest.raises(TypeError, match="threshold must be a real number"):
-        evaluate.confident_fraction(good, "high")
+        judge.confident_fraction(good, "high")
     with pytest.raises(ValueError, match=r"labels must have shape \(10,\)"):
-        evaluate.label_accuracy(good, np.arange(9))
+        judge.label_accuracy(good, np.arange(9))
     with pytest.raises(ValueError, match="labels must lie in 0-9"):
-        evaluate.label_accuracy(good, np.arange(10) + 1)
+        judge.label_accuracy(good, np.arange(10) + 1)
 
 
 def test_classifier_from_uint8_pixels_shares_the_entry_of_their_floats(labelled_blobs, cache_dir):
@@ -170,8 +172,8 @@ def test_classifier_from_uint8_pixels_shares_the_entry_of_their_floats(labelled_
 
     x_train, y_train, x_test, y_test = labelled_blobs
     pixels_train, pixels_test = (np.round(x * 255).astype(np.uint8) for x in (x_train, x_test))
-    from_pixels = evaluate.train_classifier(pixels_train, y_train, pixels_test, y_test, **TINY)
-    from_floats = evaluate.train_classifier(to_unit_interval(pixels_train), y_train, to_unit_interval(pixels_test),
+    from_pixels = judge.train_classifier(pixels_train, y_train, pixels_test, y_test, **TINY)
+    from_floats = judge.train_classifier(to_unit_interval(pixels_train), y_train, to_unit_interval(pixels_test),
                                             y_test, **TINY)
     assert not from_pixels.from_cache and from_floats.from_cache
     assert from_floats.test_accuracy == from_pixels.test_accuracy
@@ -180,23 +182,23 @@ def test_classifier_from_uint8_pixels_shares_the_entry_of_their_floats(labelled_
 def test_bad_classifier_inputs(labelled_blobs, cache_dir):
     x_train, y_train, x_test, y_test = labelled_blobs
     with pytest.raises(TypeError, match=r"x_train must be uint8 pixels 0-255 or floats in \[0, 1\], got dtype int64"):
-        evaluate.train_classifier((x_train * 255).astype(np.int64), y_train, x_test, y_test, **TINY)
+        judge.train_classifier((x_train * 255).astype(np.int64), y_train, x_test, y_test, **TINY)
     with pytest.raises(ValueError, match=r"y_train must have shape \(400,\)"):
-        evaluate.train_classifier(x_train, y_train[:-1], x_test, y_test, **TINY)
+        judge.train_classifier(x_train, y_train[:-1], x_test, y_test, **TINY)
     with pytest.raises(ValueError, match="y_test must lie in 0-9"):
-        evaluate.train_classifier(x_train, y_train, x_test, y_test + 10, **TINY)
+        judge.train_classifier(x_train, y_train, x_test, y_test + 10, **TINY)
     with pytest.raises(ValueError, match="epochs must be >= 1"):
-        evaluate.train_classifier(x_train, y_train, x_test, y_test, seed=0, epochs=0)
+        judge.train_classifier(x_train, y_train, x_test, y_test, seed=0, epochs=0)
     with pytest.raises(TypeError, match="seed must be an integer"):
-        evaluate.train_classifier(x_train, y_train, x_test, y_test, seed=0.5)
+        judge.train_classifier(x_train, y_train, x_test, y_test, seed=0.5)
     with pytest.raises(ValueError, match="batch_size=1000 exceeds the 400 training images"):
-        evaluate.train_classifier(x_train, y_train, x_test, y_test, batch_size=1000)
+        judge.train_classifier(x_train, y_train, x_test, y_test, batch_size=1000)
     with pytest.raises(ValueError, match="filters must be two positive integers"):
-        evaluate.ClassifierConfig(filters=(8,))
+        judge.ClassifierConfig(filters=(8,))
     with pytest.raises(TypeError, match="classifier must be"):
-        evaluate.predict_proba("not a model", x_test)
+        judge.predict_proba("not a model", x_test)
     with pytest.raises(ValueError, match=r"images must lie in \[0, 1\]"):
-        evaluate.predict_proba(evaluate.ClassifierConfig().build_model(), x_test * 2)
+        judge.predict_proba(judge.ClassifierConfig().build_model(), x_test * 2)
     assert not _entries(cache_dir) if cache_dir.exists() else True  # nothing was trained or cached
 
 
@@ -206,8 +208,8 @@ def test_classifier_trains_on_pixels_exactly_as_on_their_floats(labelled_blobs):
 
     x_train, y_train, x_test, y_test = labelled_blobs
     pixels_train = np.round(x_train * 255).astype(np.uint8)
-    from_pixels = evaluate.train_classifier(pixels_train, y_train, x_test, y_test, **TINY, use_cache=False)
-    from_floats = evaluate.train_classifier(to_unit_interval(pixels_train), y_train, x_test, y_test, **TINY,
+    from_pixels = judge.train_classifier(pixels_train, y_train, x_test, y_test, **TINY, use_cache=False)
+    from_floats = judge.train_classifier(to_unit_interval(pixels_train), y_train, x_test, y_test, **TINY,
                                             use_cache=False)
     for a, b in zip(from_pixels.model.get_weights(), from_floats.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -1,4 +1,4 @@
-"""vaelib.gaussian: the closed-form KL of eq. (10), the diagonal-Gaussian log-density and the
+"""vaelib.maths.gaussian: the closed-form KL of eq. (10), the diagonal-Gaussian log-density and the
 reparameterized sampler, checked against references that do not share its code (SciPy's
 quadrature and ``scipy.stats.norm``, NumPy Monte Carlo) and through TensorFlow's autodiff.
 
@@ -15,13 +15,7 @@ import pytest
 import tensorflow as tf
 from scipy import integrate, stats
 
-from vaelib.gaussian import (
-    gaussian_kl,
-    gaussian_kl_numpy,
-    gaussian_log_density,
-    reparameterize,
-    sample_gaussian,
-)
+from vaelib.maths.gaussian import gaussian_kl, gaussian_kl_numpy, gaussian_log_density, reparameterize, sample_gaussian
 
 EPS32 = float(np.finfo(np.float32).eps)
 EPS64 = float(np.finfo(np.float64).eps)

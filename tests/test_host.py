@@ -1,4 +1,4 @@
-"""vaelib.host pins the CPU paths that decide the numbers; vaelib.probe digests what they compute."""
+"""vaelib._runtime.host pins the CPU paths that decide the numbers; vaelib.probe digests what they compute."""
 
 import json
 import os
@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from vaelib import cache, host
+from vaelib._runtime import cache, host
 
 # These tests pin again in a process that has NumPy already: that warning is expected here (and
 # checked in a fresh process below).
-pytestmark = pytest.mark.filterwarnings("ignore:numpy was imported before vaelib:vaelib.host.HostPinWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:numpy was imported before vaelib:vaelib._runtime.host.HostPinWarning")
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""The importance-weighted bound (vaelib.iwae): exact checks on the tractable linear-Gaussian model,
-the VAE's log weights against vaelib.aevb's likelihoods, and bad inputs."""
+"""The importance-weighted bound (vaelib.measures.iwae): exact checks on the tractable linear-Gaussian model,
+the VAE's log weights against vaelib.models.aevb's likelihoods, and bad inputs."""
 
 import math
 
@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from vaelib import aevb, iwae
-from vaelib import linear_gaussian as lg
-from vaelib.gaussian import gaussian_kl_numpy
-from vaelib.train import TrainConfig
+from vaelib.models import aevb
+
+from vaelib.measures import iwae
+from vaelib.maths import linear_gaussian as lg
+from vaelib.maths.gaussian import gaussian_kl_numpy
+from vaelib.models.training import TrainConfig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ def test_bad_log_weight_arrays():
 def test_bad_vae_arguments(small_images):
     x = small_images[1][:2]
     model = small_vae("bernoulli")
-    with pytest.raises(TypeError, match="vaelib.models.VAE"):
+    with pytest.raises(TypeError, match="vaelib.models.networks.VAE"):
         iwae.log_weights("not a model", x, 3)
     with pytest.raises(ValueError, match="n_samples must be >= 1"):
         iwae.iwae_bound(model, x, 0)

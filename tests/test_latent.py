@@ -1,79 +1,79 @@
-"""Tests of vaelib.latent: prior-closeness measures, nearest-code distances, decoding spread, density grid."""
+"""Tests of vaelib.measures.latent_space: prior-closeness measures, nearest-code distances, decoding spread, density grid."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from vaelib import latent
+from vaelib.measures import latent_space
 
 
 def test_moments_and_kl_of_prior_samples_are_near_zero():
     z = np.random.default_rng(0).standard_normal((200_000, 2))
-    mean, cov = latent.code_moments(z)
+    mean, cov = latent_space.code_moments(z)
     # standard error of a mean of 200,000 unit-variance draws is 0.0022: 5 s.e. = 0.011
     assert np.all(np.abs(mean) < 0.011)
     # s.e. of a variance estimate is sqrt(2/n) = 0.0032 and of a covariance 1/sqrt(n) = 0.0022: 5 s.e.
     assert np.allclose(cov, np.eye(2), atol=0.016)
     # the moment-matched KL is second order in those errors: |KL| < 5e-4 for errors of 0.016
-    assert 0.0 <= latent.moment_matched_kl(mean, cov) < 5e-4
+    assert 0.0 <= latent_space.moment_matched_kl(mean, cov) < 5e-4
 
 
 def test_moment_matched_kl_matches_closed_form_for_a_diagonal_gaussian():
     mean, var = np.array([1.0, -2.0]), np.array([0.5, 3.0])
     expected = 0.5 * np.sum(var + mean**2 - 1.0 - np.log(var))  # eq. (10)
-    assert latent.moment_matched_kl(mean, np.diag(var)) == pytest.approx(expected, rel=1e-12)
+    assert latent_space.moment_matched_kl(mean, np.diag(var)) == pytest.approx(expected, rel=1e-12)
 
 
 def test_moment_matched_kl_grows_with_correlation():
     cov = np.array([[1.0, 0.9], [0.9, 1.0]])
-    assert latent.moment_matched_kl(np.zeros(2), cov) == pytest.approx(-0.5 * np.log(1 - 0.81), rel=1e-12)
+    assert latent_space.moment_matched_kl(np.zeros(2), cov) == pytest.approx(-0.5 * np.log(1 - 0.81), rel=1e-12)
 
 
 def test_fraction_in_prior_region_matches_level_under_the_prior():
     z = np.random.default_rng(1).standard_normal((100_000, 2))
-    fraction = latent.fraction_in_prior_region(z, 0.95)
+    fraction = latent_space.fraction_in_prior_region(z, 0.95)
     # binomial s.e. sqrt(0.95 * 0.05 / 1e5) = 0.00069: 5 s.e. = 0.0035
     assert abs(fraction - 0.95) < 0.0035
-    assert latent.fraction_in_prior_region(10.0 * z, 0.95) < 0.1  # spread 10x: chi2 quantile 5.99 / 100 of the mass
-    assert latent.fraction_in_prior_region(0.1 * z, 0.95) == 1.0
+    assert latent_space.fraction_in_prior_region(10.0 * z, 0.95) < 0.1  # spread 10x: chi2 quantile 5.99 / 100 of the mass
+    assert latent_space.fraction_in_prior_region(0.1 * z, 0.95) == 1.0
 
 
 def test_nearest_code_distances_against_brute_force():
     rng = np.random.default_rng(2)
     codes, points = rng.standard_normal((300, 2)), 3 * rng.standard_normal((50, 2))
     brute = np.sqrt(((points[:, None, :] - codes[None, :, :]) ** 2).sum(-1)).min(axis=1)
-    assert np.allclose(latent.nearest_code_distances(points, codes), brute, rtol=1e-12)
+    assert np.allclose(latent_space.nearest_code_distances(points, codes), brute, rtol=1e-12)
 
 
 def test_typical_spacing_and_far_fraction():
     codes = np.stack(np.meshgrid(np.arange(10.0), np.arange(10.0)), -1).reshape(-1, 2)  # unit grid
-    assert latent.typical_spacing(codes, 0.99) == pytest.approx(1.0)
+    assert latent_space.typical_spacing(codes, 0.99) == pytest.approx(1.0)
     points = np.array([[4.5, 4.5], [50.0, 50.0]])  # 0.707 from a code; far outside
-    assert latent.fraction_far_from_codes(points, codes, 1.0) == 0.5
+    assert latent_space.fraction_far_from_codes(points, codes, 1.0) == 0.5
 
 
 def test_label_mismatch_zero_on_the_codes_and_one_for_a_missing_class():
     codes = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
     labels = np.array([0, 1, 2, 3])
-    assert latent.nearest_code_label_mismatch(codes, codes, labels) == 0.0
+    assert latent_space.nearest_code_label_mismatch(codes, codes, labels) == 0.0
     # all points next to the code of digit 0: label frequencies (1, 0, 0, 0) vs (1/4, ...): TV = 3/4
-    assert latent.nearest_code_label_mismatch(np.full((7, 2), 0.5), codes, labels) == pytest.approx(0.75)
+    assert latent_space.nearest_code_label_mismatch(np.full((7, 2), 0.5), codes, labels) == pytest.approx(0.75)
 
 
 def test_bad_labels_for_label_mismatch():
     with pytest.raises(ValueError, match="one per code"):
-        latent.nearest_code_label_mismatch(np.zeros((2, 2)), np.zeros((3, 2)), np.array([0, 1]))
+        latent_space.nearest_code_label_mismatch(np.zeros((2, 2)), np.zeros((3, 2)), np.array([0, 1]))
     with pytest.raises(ValueError, match="integers"):
-        latent.nearest_code_label_mismatch(np.zeros((2, 2)), np.zeros((2, 2)), np.array([0.5, 1.0]))
+        latent_space.nearest_code_label_mismatch(np.zeros((2, 2)), np.zeros((2, 2)), np.array([0.5, 1.0]))
 
 
 def test_decoding_spread_zero_for_identical_and_positive_otherwise():
     same = np.tile(np.linspace(0, 1, 784), (5, 1))
     # identical rows: std is 0 up to float64 rounding of the mean (~1e-16 for values <= 1)
-    assert all(v < 1e-15 for v in latent.decoding_spread(same).values())
+    assert all(v < 1e-15 for v in latent_space.decoding_spread(same).values())
     rng = np.random.default_rng(3)
     noisy = same + 0.01 * rng.standard_normal(same.shape)
-    spread = latent.decoding_spread(noisy)
+    spread = latent_space.decoding_spread(noisy)
     # the mean of 784 sample stds (4 d.o.f. each) of sd 0.01 is within 10% of 0.01 (c4 bias 6%, s.e. ~1%)
     assert 0.009 * 0.9 < spread["mean_pixel_std"] < 0.0101
     assert spread["max_pixel_range"] > spread["max_pixel_std"]
@@ -82,7 +82,7 @@ def test_decoding_spread_zero_for_identical_and_positive_otherwise():
 def test_density_grid_integrates_to_one_and_peaks_at_mu():
     mu, log_var = np.array([0.5, -1.0]), np.log(np.array([0.04, 0.25]))
     z1, z2 = np.linspace(-3, 3, 601), np.linspace(-5, 3, 801)
-    density = latent.gaussian_density_grid(mu, log_var, z1, z2)
+    density = latent_space.gaussian_density_grid(mu, log_var, z1, z2)
     assert density.shape == (801, 601)
     # Riemann sum on a grid 0.01 apart covering > 6 sd each way: error ~1e-9 (smooth integrand)
     assert density.sum() * 0.01 * 0.01 == pytest.approx(1.0, abs=1e-6)
@@ -94,39 +94,39 @@ def test_density_grid_integrates_to_one_and_peaks_at_mu():
 
 def test_bad_codes_shape_and_values():
     with pytest.raises(ValueError, match="shape"):
-        latent.code_moments(np.zeros(5))
+        latent_space.code_moments(np.zeros(5))
     with pytest.raises(ValueError, match="NaN"):
-        latent.fraction_in_prior_region(np.array([[0.0, np.nan]]))
+        latent_space.fraction_in_prior_region(np.array([[0.0, np.nan]]))
     with pytest.raises(TypeError, match="numeric"):
-        latent.code_moments(np.array([["a", "b"]]))
+        latent_space.code_moments(np.array([["a", "b"]]))
     with pytest.raises(ValueError, match="at least 2 rows"):
-        latent.code_moments(np.zeros((1, 2)))
+        latent_space.code_moments(np.zeros((1, 2)))
     with pytest.raises(ValueError, match="2 columns"):
-        latent.nearest_code_distances(np.zeros((3, 3)), np.zeros((4, 2)))
+        latent_space.nearest_code_distances(np.zeros((3, 3)), np.zeros((4, 2)))
 
 
 def test_invalid_level_radius_quantile():
     z = np.zeros((3, 2))
     with pytest.raises(ValueError, match="level must be < 1"):
-        latent.fraction_in_prior_region(z, 1.0)
+        latent_space.fraction_in_prior_region(z, 1.0)
     with pytest.raises(ValueError, match="level must be >"):
-        latent.fraction_in_prior_region(z, 0.0)
+        latent_space.fraction_in_prior_region(z, 0.0)
     with pytest.raises(TypeError, match="level must be a real number"):
-        latent.fraction_in_prior_region(z, "0.95")
+        latent_space.fraction_in_prior_region(z, "0.95")
     with pytest.raises(ValueError, match="radius must be >= 0"):
-        latent.fraction_far_from_codes(z, z, -1.0)
+        latent_space.fraction_far_from_codes(z, z, -1.0)
     with pytest.raises(ValueError, match="quantile must be <= 1"):
-        latent.typical_spacing(z, 1.5)
+        latent_space.typical_spacing(z, 1.5)
 
 
 def test_invalid_moments_and_density_arguments():
     with pytest.raises(ValueError, match="positive definite"):
-        latent.moment_matched_kl(np.zeros(2), np.zeros((2, 2)))
+        latent_space.moment_matched_kl(np.zeros(2), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="symmetric"):
-        latent.moment_matched_kl(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]))
+        latent_space.moment_matched_kl(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]))
     with pytest.raises(ValueError, match="shape"):
-        latent.moment_matched_kl(np.zeros(3), np.eye(2))
+        latent_space.moment_matched_kl(np.zeros(3), np.eye(2))
     with pytest.raises(ValueError, match="2 values"):
-        latent.gaussian_density_grid(np.zeros(3), np.zeros(3), [0, 1], [0, 1])
+        latent_space.gaussian_density_grid(np.zeros(3), np.zeros(3), [0, 1], [0, 1])
     with pytest.raises(ValueError, match="strictly increasing"):
-        latent.gaussian_density_grid(np.zeros(2), np.zeros(2), [1, 0], [0, 1])
+        latent_space.gaussian_density_grid(np.zeros(2), np.zeros(2), [1, 0], [0, 1])

@@ -1,4 +1,4 @@
-"""Tests for vaelib.linear_gaussian: closed forms vs quadrature, Monte Carlo and optimisation.
+"""Tests for vaelib.maths.linear_gaussian: closed forms vs quadrature, Monte Carlo and optimisation.
 
 Tolerances: closed form vs closed form is float64 rounding (1e-10 on O(10) quantities);
 Monte Carlo vs exact uses 5 standard errors (two-sided tail probability ~6e-7 per check, all
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 
-from vaelib import linear_gaussian as lg
+from vaelib.maths import linear_gaussian as lg
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from vaelib.gaussian import gaussian_kl_numpy
-from vaelib.models import VAE, Autoencoder, build_decoder, build_encoder, reconstruction_loss
+from vaelib.maths.gaussian import gaussian_kl_numpy
+from vaelib.models.networks import VAE, Autoencoder, build_decoder, build_encoder, reconstruction_loss
 
 
 def test_encoder_and_decoder_shapes():
@@ -76,7 +76,7 @@ def test_pixel_levels_are_to_unit_interval_exactly():
     from keras import ops
 
     from vaelib.data import to_unit_interval
-    from vaelib.models import PIXEL_LEVELS, as_unit_interval
+    from vaelib.models.networks import PIXEL_LEVELS, as_unit_interval
 
     levels = np.arange(256, dtype=np.uint8)
     np.testing.assert_array_equal(PIXEL_LEVELS, to_unit_interval(np.tile(levels, (784, 1)).T[:, :784])[:, 0])
@@ -85,3 +85,22 @@ def test_pixel_levels_are_to_unit_interval_exactly():
                                   to_unit_interval(pixels))
     floats = to_unit_interval(pixels)
     assert as_unit_interval(floats) is floats
+
+
+def test_pixel_mean_is_the_sum_over_784_and_is_refused_when_unknown():
+    from vaelib.models.networks import reconstruction_loss
+    from vaelib.models.training import TrainConfig
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(5, 784)).astype("float32")
+    logits = rng.normal(size=(5, 784)).astype("float32")
+    for likelihood in ("squared_error", "bernoulli"):
+        total = np.asarray(reconstruction_loss(x, logits, likelihood))
+        mean = np.asarray(reconstruction_loss(x, logits, likelihood, "mean"))
+        np.testing.assert_allclose(mean * 784, total, rtol=1e-5)
+    with pytest.raises(ValueError, match="pixel_reduction.*'median'"):
+        reconstruction_loss(x, logits, "squared_error", "median")
+    with pytest.raises(ValueError, match="pixel_reduction"):
+        TrainConfig(pixel_reduction="max")
+    config = TrainConfig(pixel_reduction="mean", epochs=1)
+    assert config.build_model().pixel_reduction == "mean" and config.graph_key() != TrainConfig(epochs=1).graph_key()

@@ -81,9 +81,9 @@ def test_another_host_compares_numbers_within_tolerance(book_copy):
 
 def test_fallback_data_runs_mnist_chapters_without_comparing(book_copy, tmp_path):
     _notebook(book_copy / "uses_data.ipynb",
-              "from vaelib.experiments import unit_mnist\nprint(unit_mnist().n_train)", "60000\n")
+              "from vaelib.data import unit_mnist\nprint(unit_mnist().n_train)", "60000\n")
     _notebook(book_copy / "no_data.ipynb", "print(1 + 1)", "30\n")
-    _notebook(book_copy / "fails.ipynb", "from vaelib.experiments import unit_mnist\nassert unit_mnist().n_train > 1e6",
+    _notebook(book_copy / "fails.ipynb", "from vaelib.data import unit_mnist\nassert unit_mnist().n_train > 1e6",
               "")
     env = {key: value for key, value in os.environ.items() if key != "VAELIB_MNIST"}
     # no MNIST file, an empty Keras home and no way out: vaelib falls back to the 5,000 digits

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from vaelib.gaussian import gaussian_kl_numpy
+from vaelib.maths.gaussian import gaussian_kl_numpy
 from vaelib.plots import kl as kl_plots
 
 

@@ -1,4 +1,4 @@
-"""vaelib.plots.use_book_style: the book's Matplotlib defaults, and figures freed after each cell."""
+"""vaelib.plots.use_book_style: the book's Matplotlib defaults and PNG formatter."""
 
 import matplotlib
 
@@ -23,39 +23,22 @@ class _Shell:
 def shell(monkeypatch):
     stub = _Shell()
     monkeypatch.setattr(IPython, "get_ipython", lambda: stub)
-    monkeypatch.setattr(plots, "_made_figures", False)
     yield stub
-    matplotlib.rcParams["figure.hooks"] = [h for h in matplotlib.rcParams["figure.hooks"] if h != plots._FIGURE_HOOK]
 
 
-def test_style_is_applied_and_the_cell_hook_registered_once(shell):
+def test_style_is_applied_and_the_book_formatter_registered(shell):
     plots.use_book_style()
     plots.use_book_style()
     assert matplotlib.rcParams["figure.dpi"] == plots.BOOK_STYLE["figure.dpi"]
-    assert matplotlib.rcParams["figure.hooks"].count(plots._FIGURE_HOOK) == 1
-    assert shell.events.callbacks["post_run_cell"].count(plots._free_closed_figures) == 1
-
-
-def test_a_cell_that_drew_is_followed_by_one_collection(shell, monkeypatch):
-    collections, releases = [], []
-    monkeypatch.setattr(plots.gc, "collect", lambda *a: collections.append(a) or 0)
-    monkeypatch.setattr(plots, "release_free_memory", lambda: releases.append(1) or True)
-    plots.use_book_style()
-    shell.events.trigger("post_run_cell", None)  # a cell without figures: nothing to free
-    assert collections == [] and releases == []
-    plt.close(plt.figure())
-    assert plots._made_figures
-    shell.events.trigger("post_run_cell", None)
-    assert len(collections) == 1 and releases == [1] and not plots._made_figures
-    shell.events.trigger("post_run_cell", None)  # the next cell drew nothing
-    assert len(collections) == 1
+    png = shell.display_formatter.formatters["image/png"]
+    assert png.lookup(plt.figure()) is plots.figure_png
+    assert shell.events.callbacks["post_run_cell"] == []  # freeing figures' memory is vaelib._runtime.memory's job
 
 
 def test_outside_a_kernel_only_the_style_is_applied(monkeypatch):
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     plots.use_book_style()
     assert matplotlib.rcParams["figure.facecolor"] == "white"
-    matplotlib.rcParams["figure.hooks"] = [h for h in matplotlib.rcParams["figure.hooks"] if h != plots._FIGURE_HOOK]
 
 
 def test_figures_are_shown_with_every_text_legible_at_the_page_width(shell):

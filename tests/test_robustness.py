@@ -25,10 +25,14 @@ import nbformat
 import numpy as np
 import pytest
 
-from vaelib import cache, data, metrics
+from vaelib._runtime import cache
+
+from vaelib import data
+
+from vaelib.measures import metrics
 from vaelib.data import load_mnist
-from vaelib.checks import check_images
-from vaelib.train import TrainConfig, train
+from vaelib._runtime.validation import check_images
+from vaelib.models.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = dict(hidden_units=(16,), epochs=2, batch_size=32)
@@ -43,17 +47,17 @@ def _labels(n, seed=0):
 
 
 def _vae(**kwargs):
-    from vaelib.models import VAE
+    from vaelib.models.networks import VAE
     return VAE(hidden_units=(8,), **kwargs)
 
 
 def _report_config(**kwargs):
-    from vaelib.experiments import report_config
+    from vaelib.models.report_settings import report_config
     return report_config(**kwargs)
 
 
 def _train_classifier(x_train, y_train, **kwargs):
-    from vaelib.evaluate import train_classifier
+    from vaelib.measures.judge import train_classifier
     return train_classifier(x_train, y_train, _images(16, 1), _labels(16, 1), use_cache=False, **kwargs)
 
 
@@ -203,7 +207,7 @@ def test_bad_unwritable_cache_dir_below_a_regular_file(tmp_path, monkeypatch):
 KILLED_TRAINING = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from vaelib.train import TrainConfig, train
+    from vaelib.models.training import TrainConfig, train
     real_savez = np.savez
     def slow_savez(handle, **arrays):  # write one weights file, then hang inside the cache write
         real_savez(handle, **arrays)
@@ -272,7 +276,7 @@ def test_corrupt_flipped_byte_in_any_cached_file_is_detected(tmp_path):
 
 def test_fault_diverging_run_stops_naming_the_epoch_and_caches_nothing(tmp_path):
     """An absurd learning rate: training stops with an error naming the epoch; no NaN model is cached."""
-    from vaelib.train import TrainingDivergedError
+    from vaelib.models.training import TrainingDivergedError
     x = _images(96, 4)
     config = TrainConfig(hidden_units=(32,), epochs=5, batch_size=32, learning_rate=1e8)
     with pytest.raises(TrainingDivergedError, match=r"training diverged at epoch [1-5]: .*=(nan|inf).*; "
@@ -326,7 +330,7 @@ def test_invalid_chapter_parameters_cannot_pass_unchecked(chapter):
              for target in node.targets if isinstance(target, ast.Name)]
     assert names, f"{chapter}: the parameters cell assigns nothing"
     validation = code[1].source
-    assert "vaelib.checks" in validation or "check_" in validation
+    assert "vaelib._runtime.validation" in validation or "check_" in validation
     unchecked = [name for name in names if not re.search(rf"\b{name}\b", validation)]
     assert unchecked == [], f"{chapter}: parameters not checked in the validation cell: {unchecked}"
 

@@ -1,12 +1,14 @@
-"""Chapter 13's experiment helpers (vaelib.tightness): binarization, the cached bound evaluation, bad inputs."""
+"""Chapter 13's experiment helpers (vaelib.measures.tightness): binarization, the cached bound evaluation, bad inputs."""
 
 import math
 
 import numpy as np
 import pytest
 
-from vaelib import cache, iwae, tightness
-from vaelib.train import TrainConfig, train
+from vaelib._runtime import cache
+
+from vaelib.measures import iwae, tightness
+from vaelib.models.training import TrainConfig, train
 
 
 def test_binarize_draws_bernoulli_pixels():

@@ -10,8 +10,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from vaelib import cache
-from vaelib.train import TrainConfig, TrainingDivergedError, train
+from vaelib._runtime import cache
+from vaelib.models.training import TrainConfig, TrainingDivergedError, train
 
 SMALL = dict(hidden_units=(32,), epochs=3, batch_size=64, snapshot_epochs=(1, 2))
 
@@ -100,7 +100,7 @@ def test_process_killed_while_writing_leaves_nothing_readable(tmp_path):
     """SIGKILL a real process in the middle of writing an entry; the entry must not exist."""
     script = textwrap.dedent(f"""
         import time, numpy as np
-        from vaelib import cache
+        from vaelib._runtime import cache
         real_savez = np.savez
         def slow_savez(handle, **arrays):
             real_savez(handle, **arrays)
@@ -121,7 +121,7 @@ def test_process_killed_while_writing_leaves_nothing_readable(tmp_path):
 def test_same_seed_gives_identical_history_in_fresh_processes(tmp_path):
     script = textwrap.dedent("""
         import json, numpy as np
-        from vaelib.train import TrainConfig, train
+        from vaelib.models.training import TrainConfig, train
         rng = np.random.default_rng(7)
         x = rng.uniform(size=(256, 784)).astype(np.float32)
         result = train(TrainConfig(hidden_units=(16,), epochs=2, batch_size=32), x[:192], x[192:], use_cache=False)
@@ -137,13 +137,13 @@ def test_same_seed_gives_identical_history_in_fresh_processes(tmp_path):
 @pytest.mark.parametrize("setting, xla", [({}, True), ({"latent": "laplace"}, False),
                                           ({"likelihood": "bernoulli", "binarize": True}, False)])
 def test_reused_compiled_model_trains_exactly_as_a_fresh_one(small_images, setting, xla):
-    """train() fits every configuration of one graph with one compiled model (vaelib.train._COMPILED_MODELS);
+    """train() fits every configuration of one graph with one compiled model (vaelib.models.training._COMPILED_MODELS);
     after other runs, an aborted one included, it must give bit for bit what a new model gives, with an
-    XLA-compiled step (the report's setting) or a plain graph (the others: vaelib.train.XLA_SETTING)."""
+    XLA-compiled step (the report's setting) or a plain graph (the others: vaelib.models.training.XLA_SETTING)."""
     import keras
 
-    from vaelib import train as train_module
-    from vaelib.train import fit_model
+    from vaelib.models import training as train_module
+    from vaelib.models.training import fit_model
 
     x_train, x_test = small_images
     target = TrainConfig(beta=5.0, learning_rate=3e-3, seed=3, **setting, **SMALL)

@@ -1,4 +1,4 @@
-"""Tests of vaelib.travel (off-centre draws, sigma ellipses, interpolation paths, path measures)
+"""Tests of vaelib.measures.travel (off-centre draws, sigma ellipses, interpolation paths, path measures)
 and of the figures in vaelib.plots.travel."""
 
 import matplotlib
@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from vaelib import metrics, travel  # noqa: E402
+from vaelib.measures import figure14, metrics, travel  # noqa: E402
 from vaelib.plots import travel as travel_plots  # noqa: E402
 
 
@@ -55,7 +55,7 @@ def test_sigma_region_mass_matches_closed_form_and_monte_carlo():
     for k in (1.0, 2.0):
         p = travel.sigma_region_mass(k)
         # binomial s.e. sqrt(p(1-p)/1e5) <= 0.0016; 5 s.e.
-        assert abs(travel.fraction_within(z, 1.0, 0.5, k) - p) < 5 * travel.fraction_se(p, 100_000)
+        assert abs(travel.fraction_within(z, 1.0, 0.5, k) - p) < 5 * figure14.fraction_se(p, 100_000)
 
 
 def test_sigma_ellipse_geometry():
@@ -116,10 +116,10 @@ def test_decode_keeps_leading_shape_and_latent_interpolation_connects_the_codes(
 
 def test_sample_pairs_have_different_labels_and_are_seeded():
     labels = np.repeat(np.arange(10), 20)
-    pairs = travel.sample_pairs(labels, 500, seed=0)
+    pairs = figure14.sample_pairs(labels, 500, seed=0)
     assert pairs.shape == (500, 2)
     assert np.all(labels[pairs[:, 0]] != labels[pairs[:, 1]])
-    assert np.array_equal(pairs, travel.sample_pairs(labels, 500, seed=0))
+    assert np.array_equal(pairs, figure14.sample_pairs(labels, 500, seed=0))
     assert len(np.unique(labels[pairs[:, 0]])) == 10
 
 
@@ -136,7 +136,7 @@ def test_path_class_summary_finds_borders_blends_and_third_digits():
     blend[[3, 5]] = 0.42
     direct[2] = blend                                                  # an even blend of 3 and 5 in the middle
     via_seven = _probs_along([3, 7, 7, 7, 5])
-    summary = travel.path_class_summary(np.stack([direct, via_seven]), np.array([3, 3]), np.array([5, 5]))
+    summary = figure14.path_class_summary(np.stack([direct, via_seven]), np.array([3, 3]), np.array([5, 5]))
     assert list(summary["direct"]) == [True, False]
     assert summary["border_step"][0] == 2 and summary["border_min"][0] == pytest.approx(0.42)
     assert list(summary["blend"]) == [True, False]
@@ -145,7 +145,7 @@ def test_path_class_summary_finds_borders_blends_and_third_digits():
 
 def test_midpoint_ratio():
     values = np.array([[2.0, 5.0, 6.0, 5.0, 4.0], [1.0, 1.0, 1.0, 1.0, 1.0]])
-    assert np.allclose(travel.midpoint_ratio(values), [2.0, 1.0])
+    assert np.allclose(figure14.midpoint_ratio(values), [2.0, 1.0])
 
 
 def test_path_label_agreement_matches_knn_accuracy():
@@ -154,10 +154,10 @@ def test_path_label_agreement_matches_knn_accuracy():
     labels = (codes[:, 0] > 0).astype(np.int64) + 2 * (codes[:, 1] > 0)  # four quadrants: digits 0-3
     z_paths = travel.interpolate(rng.standard_normal((6, 2)), rng.standard_normal((6, 2)), 7)
     truth = (z_paths[..., 0] > 0).astype(np.int64) + 2 * (z_paths[..., 1] > 0)
-    agreement = travel.path_label_agreement(z_paths, truth, codes, labels, k=5)
+    agreement = figure14.path_label_agreement(z_paths, truth, codes, labels, k=5)
     assert agreement.shape == (6,) and np.all(agreement > 0.7)          # the quadrant decides the digit
     predicted = rng.integers(0, 4, size=(6, 7))
-    mean = travel.path_label_agreement(z_paths, predicted, codes, labels, k=5).mean()
+    mean = figure14.path_label_agreement(z_paths, predicted, codes, labels, k=5).mean()
     expected = metrics.knn_accuracy(codes, labels, z_paths.reshape(-1, 2), predicted.reshape(-1), k=5)
     assert mean == pytest.approx(expected, abs=1e-12)                    # equal-length paths: same average
 
@@ -172,9 +172,9 @@ def test_class_entropy_se_against_repeated_sampling():
         probs[np.arange(len(labels)), labels] = 0.91
         return probs
 
-    from vaelib import evaluate
-    entropies = [evaluate.class_entropy(probs_of(rng.choice(10, size=n, p=p))) for _ in range(300)]
-    se = travel.class_entropy_se(probs_of(rng.choice(10, size=n, p=p)))
+    from vaelib.measures import judge
+    entropies = [judge.class_entropy(probs_of(rng.choice(10, size=n, p=p))) for _ in range(300)]
+    se = figure14.class_entropy_se(probs_of(rng.choice(10, size=n, p=p)))
     # the delta-method s.e. agrees with the spread of 300 replicates to within 20% (the s.e. of a standard
     # deviation from 300 replicates is 4%; 20% leaves room for the plug-in bias of the formula)
     assert se == pytest.approx(np.std(entropies, ddof=1), rel=0.2)
@@ -228,13 +228,13 @@ def test_bad_path_arguments():
     with pytest.raises(TypeError, match="decode method"):
         travel.decode(object(), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="two different digits"):
-        travel.sample_pairs(np.zeros(10, dtype=int), 3)
+        figure14.sample_pairs(np.zeros(10, dtype=int), 3)
     with pytest.raises(ValueError, match="odd number of steps"):
-        travel.midpoint_ratio(np.ones((2, 4)))
+        figure14.midpoint_ratio(np.ones((2, 4)))
     with pytest.raises(ValueError, match="must differ in every pair"):
-        travel.path_class_summary(np.full((1, 3, 10), 0.1), np.array([2]), np.array([2]))
+        figure14.path_class_summary(np.full((1, 3, 10), 0.1), np.array([2]), np.array([2]))
     with pytest.raises(ValueError, match="predicted must have shape"):
-        travel.path_label_agreement(np.zeros((2, 3, 2)), np.zeros((2, 4), dtype=int), np.zeros((5, 2)), np.zeros(5, int), k=1)
+        figure14.path_label_agreement(np.zeros((2, 3, 2)), np.zeros((2, 4), dtype=int), np.zeros((5, 2)), np.zeros(5, int), k=1)
 
 
 def test_bad_strip_arguments():
@@ -247,7 +247,7 @@ def test_standard_normal_mass_matches_monte_carlo():
     for mean, std, k in ((1.0, 0.5, 2.0), (1.0, 0.5, 1.0), (0.0, 1.0, 2.0), ([2.0, -1.0], 0.3, 3.0)):
         exact = travel.standard_normal_mass(mean, std, k)
         # binomial s.e. of a fraction from 2e5 draws, 5 s.e.
-        assert abs(travel.fraction_within(z, mean, std, k) - exact) < 5 * travel.fraction_se(exact, 200_000) + 1e-12
+        assert abs(travel.fraction_within(z, mean, std, k) - exact) < 5 * figure14.fraction_se(exact, 200_000) + 1e-12
     assert travel.standard_normal_mass(0.0, 1.0, 2.0) == pytest.approx(1 - np.exp(-2.0), abs=1e-12)
 
 
@@ -270,7 +270,7 @@ def test_measure_figure14_shapes_and_claims():
     y_test = np.arange(60) % 10
     x_train = rng.uniform(size=(40, 784)).astype(np.float32)
     models = {0.0: LinearDecoder(0), 5.0: LinearDecoder(1)}
-    m = travel.measure_figure14(models, _tiny_classifier(), x_test, y_test, x_train, n_draws=30, n_pairs=12,
+    m = figure14.measure_figure14(models, _tiny_classifier(), x_test, y_test, x_train, n_draws=30, n_pairs=12,
                                 n_steps=5, n_reference=20, k=3)
     assert m["draws"].shape == (30, 2) and np.array_equal(m["draws"], travel.gaussian_draws(30, seed=0))
     for beta in (0.0, 5.0):
@@ -288,8 +288,8 @@ def test_measure_figure14_shapes_and_claims():
 
 def test_bad_measure_figure14_arguments():
     with pytest.raises(ValueError, match="beta = 0 and beta = 5"):
-        travel.measure_figure14({1.0: LinearDecoder()}, _tiny_classifier(), np.zeros((5, 784), np.float32),
+        figure14.measure_figure14({1.0: LinearDecoder()}, _tiny_classifier(), np.zeros((5, 784), np.float32),
                                 np.arange(5), np.zeros((5, 784), np.float32))
     with pytest.raises(ValueError, match="n_steps must be odd"):
-        travel.measure_figure14({0.0: LinearDecoder(), 5.0: LinearDecoder()}, _tiny_classifier(),
+        figure14.measure_figure14({0.0: LinearDecoder(), 5.0: LinearDecoder()}, _tiny_classifier(),
                                 np.zeros((5, 784), np.float32), np.arange(5), np.zeros((5, 784), np.float32), n_steps=4)

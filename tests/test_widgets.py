@@ -13,10 +13,12 @@ import keras  # noqa: E402
 import traitlets  # noqa: E402
 from ipywidgets import embed  # noqa: E402
 
-from vaelib import cache  # noqa: E402
+from vaelib._runtime import cache  # noqa: E402
 from vaelib import widgets as W  # noqa: E402
-from vaelib.models import VAE  # noqa: E402
-from vaelib.train import TrainConfig, TrainResult  # noqa: E402
+from vaelib.widgets import explorer  # noqa: E402
+from vaelib.widgets.explorer import figure_png as view_png  # noqa: E402
+from vaelib.models.networks import VAE  # noqa: E402
+from vaelib.models.training import TrainConfig, TrainResult  # noqa: E402
 
 def snapshot_result(beta, epochs, seed=0):
     """A TrainResult as the cache returns it, its snapshots random initial weights (one per epoch, all different):
@@ -61,7 +63,7 @@ def expected_png(results, explorer_inputs, beta, epoch):
     # the explorer's view computed directly from the cached model at that snapshot
     x_test, labels, shown, z_prior = explorer_inputs
     view = W.snapshot_view(results[beta].model(epoch), x_test, shown, z_prior)
-    return W.figure_png(W.view_figure(view, labels, shown, title=f"β = {beta:g}, after epoch {epoch}"))
+    return view_png(W.view_figure(view, labels, shown, title=f"β = {beta:g}, after epoch {epoch}"))
 
 
 @pytest.mark.parametrize("static", [True, False])
@@ -119,7 +121,7 @@ def test_explorer_pngs_reads_back_what_it_rendered(results, explorer_inputs, png
     assert draw(use_cache=False) == pngs and not cache.entries(tmp_path)
     assert draw() == pngs and len(cache.entries(tmp_path)) == 1
 
-    restore = forbid(W, "render_views")
+    restore = forbid(explorer, "render_views")
     assert draw() == pngs
     with pytest.raises(AssertionError, match="ran again"):  # another resolution: another entry
         draw(dpi=50)

@@ -1,33 +1,32 @@
 """vaelib: the library behind the executable book on the ELBO, VAEs and beta-VAEs.
 
-Importing vaelib first pins the CPU features that decide its numbers (:mod:`vaelib.host`), so a
-seed gives the same bits on every x86-64 host.
+What is where (each layer imports only the layers above it)::
 
-Data flows one way; each module imports only the ones listed before it::
+    _runtime/   host pin, argument validation, the cache, batched model calls, memory release:
+                what keeps the numbers reproducible and the kernels small (chapters never import it)
+    data/       MNIST, loaded and verified once, then seen everywhere as pixels in [0, 1]
+    maths/      pure mathematics: Gaussian KLs and latent families, the linear-Gaussian model,
+                gradient estimators
+    models/     the VAE and the autoencoder, their training (seeded, cached, with live progress),
+                the report's settings, Algorithm 1
+    measures/   what is measured on trained models: codes, classifier scores, travel, bounds
+    claims/     the report's claims: rules and thresholds stated first, verdicts over seeds
+    plots/      one function per kind of figure
+    widgets/    the beta explorer and the decoders that run in the reader's browser
 
-    host             pins what the CPU would decide about the numbers; imported first
-    checks           argument validation shared by every public function
-    memory           hand freed C-heap memory back to the system after training and measuring
-    data             load and verify MNIST (with a small offline fallback)
-    gaussian         closed-form Gaussian KL (eq. 10), log-densities, reparameterization
-    linear_gaussian  an exactly tractable latent-variable model (chapters 01, 03, 05)
-    estimators       score-function and reparameterization gradient estimators (chapter 02)
-    models           dense encoder/decoder builders, Autoencoder, VAE (beta, likelihood)
-    cache            atomic, hash-verified on-disk store for trained models
-    train            seeded training with per-epoch history and weight snapshots
-    aevb             Algorithm 1's pieces and the eq. (11) estimator (chapter 04)
-    experiments      MNIST in [0, 1] and the book's training settings, shared by the chapters
-    plots            one function per kind of figure (a package, one module per topic)
-    probe            the determinism probe: a few seconds of training, a digest of the bits
+    parameters  a chapter's parameters: unknown names refused, values checked
+    glue        the numbers the prose quotes, rounded and glued
+    probe       the determinism probe (``python -m vaelib.probe``)
 
-    claims           the report's claims: rules, thresholds, verdicts over seeds, chapter 12's table
-                     (a package; its __init__ says which module holds which section)
-
-The other modules (measures, widgets, ...) open with a sentence saying what they hold.
+Importing vaelib first pins the CPU features that decide its numbers (:mod:`vaelib._runtime.host`), so
+a seed gives the same bits on every x86-64 host; in a notebook kernel it also frees the memory of
+the figures each cell drew (:func:`vaelib._runtime.memory.release_after_figure_cells`).
 """
 
-from vaelib import host as _host
+from vaelib._runtime import host as _host
+from vaelib._runtime import memory as _memory
 
 _host.pin()
+_memory.release_after_figure_cells()
 
 __version__ = "0.1.0"

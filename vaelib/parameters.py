@@ -1,15 +1,20 @@
-"""A chapter's parameters: refuse a name its ``parameters`` cell does not define.
+"""A chapter's parameters: refuse a name its ``parameters`` cell does not define, and check each value.
 
 Papermill sets a chapter's parameters in a cell it adds after the ``parameters`` cell, and a
 misspelled name (``-p n_trian 2048``) only earns a printed notice there while the chapter runs at
 its defaults. Each chapter therefore opens by calling :func:`refuse_unknown_parameters` with the
-names it accepts, before any work; its own checks of each value follow.
+names it accepts, before any work; its own checks of each value follow, with the checks below (the
+library's own, :mod:`vaelib._runtime.validation`: each names the bad value and what is accepted).
 """
 
 from __future__ import annotations
 
 import types
 from collections.abc import MutableMapping
+
+from vaelib._runtime.validation import (  # noqa: F401  (the checks a chapter applies to its parameters)
+    check_beta, check_int, check_int_sequence, check_real, check_real_sequence, check_seed,
+)
 
 # What IPython itself puts in a kernel's namespace.
 KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})

@@ -3,7 +3,7 @@
 Two hosts that give the same digest train the same bits from the same seed, so the chapters'
 stored outputs hold there verbatim; ``book/stored_outputs.json`` keeps the digest of the host that
 made them and the notebook tests compare against it (``book/conftest.py``). The probe touches each
-path whose arithmetic a CPU could decide (:mod:`vaelib.host`): the XLA-compiled training step of the
+path whose arithmetic a CPU could decide (:mod:`vaelib._runtime.host`): the XLA-compiled training step of the
 report's VAE, a step that TensorFlow runs as a plain graph (the Bernoulli VAE), an eager encoder
 pass, and NumPy's elementwise loops and OpenBLAS. It needs no data set: its images are seeded noise.
 
@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from vaelib import host
+from vaelib._runtime import host
 
 N_TRAIN, N_TEST, EPOCHS, SEED = 4096, 512, 2, 0
 
@@ -48,8 +48,8 @@ def _numpy_part() -> str:
 def run() -> dict:
     """Train and evaluate the probe models; return the digest, each part's digest and the seconds taken."""
     from vaelib.data import to_unit_interval
-    from vaelib.experiments import report_config
-    from vaelib.train import train
+    from vaelib.models.report_settings import report_config
+    from vaelib.models.training import train
 
     start = time.perf_counter()
     x_train, x_test = _images()

@@ -18,22 +18,22 @@ A claim function takes measured numbers and returns a :class:`Claim` whose verdi
 these functions, so each rule is written once. The names below are the chapters' surface.
 """
 
-from vaelib.claims.rules import (  # noqa: F401  (the records, the rules and the thresholds)
-    ACROSS_SEEDS_RULE, ALMOST_NORMAL_MAX_NATS, DIVERSE_MIN_BITS, FIRST_SHARE_MAX, GREY_LEVEL, INADEQUATE_MAX_RECOVERED,
-    LITTLE_CHANGE_MAX, MAJORITY, MIN_DIRECT_PATHS, N_SE, NARROWER_MAX_VARIANCE, NEAR_MAX_GAP, PARTS_RULE,
-    REGION_AGREEMENT_MIN, SIMILAR_MAX_BITS, SLIGHT_MAX_RATIO, SLIGHTLY_INFERIOR_MIN_RATIO, SPREAD_FACTOR,
-    TV_REPRESENTATIVE_MAX, TV_UNREPRESENTATIVE_MIN, UNIFORM_MIN_KNN, VERDICTS, WORSE_N_SE, Check, Claim, across_seeds,
-    all_of, combine_parts, judged, unmeasured_claim,
-)
 from vaelib.claims.ae_vs_vae import ae_vs_vae_claims, measure_ae_vs_vae  # noqa: F401
 from vaelib.claims.beta_effects import beta_effects_claims, beta_effects_draws, measure_beta_effects  # noqa: F401
-from vaelib.claims.loss_dynamics import claim_kl_share_dynamics, claim_large_beta_kl_increases  # noqa: F401
-from vaelib.claims.sample_quality import measure_sample_quality, sample_quality_claims  # noqa: F401
 from vaelib.claims.latent_travel import figure14_claims  # noqa: F401
+from vaelib.claims.loss_dynamics import claim_kl_share_dynamics, claim_large_beta_kl_increases  # noqa: F401
 from vaelib.claims.other_latents import (  # noqa: F401
     SAME_RESULTS_MEASURES, claim_laplace_same_results, claim_uniform_usable, within_seed_spread,
 )
+from vaelib.claims.over_seeds import check_model_seeds, measure_claims_over_seeds  # noqa: F401
+from vaelib.claims.rules import (  # noqa: F401  (the records, the rules and the thresholds)
+    ACROSS_SEEDS_RULE, ALMOST_NORMAL_MAX_NATS, DIVERSE_MIN_BITS, FIRST_SHARE_MAX, GREY_LEVEL,
+    INADEQUATE_MAX_RECOVERED, LITTLE_CHANGE_MAX, MAJORITY, MIN_DIRECT_PATHS, N_SE, NARROWER_MAX_VARIANCE,
+    NEAR_MAX_GAP, PARTS_RULE, REGION_AGREEMENT_MIN, SIMILAR_MAX_BITS, SLIGHT_MAX_RATIO, SLIGHTLY_INFERIOR_MIN_RATIO,
+    SPREAD_FACTOR, TV_REPRESENTATIVE_MAX, TV_UNREPRESENTATIVE_MIN, UNIFORM_MIN_KNN, VERDICTS, WORSE_N_SE, Check,
+    Claim, across_seeds, all_of, combine_parts, judged, unmeasured_claim,
+)
+from vaelib.claims.sample_quality import measure_sample_quality, sample_quality_claims  # noqa: F401
 from vaelib.claims.tables import (  # noqa: F401
     SEED_VERDICT_MARKS, claims_table, measurements_table, verdict_counts, verdict_list,
 )
-from vaelib.claims.over_seeds import check_model_seeds, measure_claims_over_seeds  # noqa: F401

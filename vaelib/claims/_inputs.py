@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from vaelib.checks import check_beta, check_real
+from vaelib._runtime.validation import check_beta, check_real
 
 
 def real(name: str, value, **bounds) -> float:

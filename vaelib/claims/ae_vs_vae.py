@@ -6,14 +6,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from vaelib import latent, metrics
-from vaelib.checks import check_images, check_int, check_labels, check_seed
+from vaelib._runtime.batching import in_blocks
+from vaelib._runtime.memory import releases_free_memory
+from vaelib._runtime.validation import check_images, check_int, check_labels, check_seed
 from vaelib.claims._inputs import binomial_se_difference, fields, fraction, real
 from vaelib.claims.rules import (
     ALMOST_NORMAL_MAX_NATS, GREY_LEVEL, N_SE, NARROWER_MAX_VARIANCE, SLIGHT_MAX_RATIO, TV_REPRESENTATIVE_MAX,
     TV_UNREPRESENTATIVE_MIN, Check, Claim, judged,
 )
-from vaelib.memory import in_blocks, releases_free_memory
+from vaelib.measures import latent_space
+from vaelib.models.networks import encode_mean
 
 CHAPTER = "06_ae_vs_vae"
 
@@ -127,9 +129,9 @@ def measure_ae_vs_vae(ae, vae, x_test, y_test, *, seed: int = 0, digit_index: in
     q(z|x) of test image ``digit_index``, and ``n_prior`` draws from N(0, I).
 
     Returns a dict with ``z_ae``, ``mu``, ``log_var``, ``z_vae`` (test codes), ``draws`` and
-    ``decoded`` (figure 3), ``spread`` and ``between`` (:func:`vaelib.latent.decoding_spread` of
+    ``decoded`` (figure 3), ``spread`` and ``between`` (:func:`vaelib.measures.latent_space.decoding_spread` of
     the decodings and of the decoded means of the first ``n_between`` test images),
-    ``within_ratio``, ``z_prior`` and ``spaces``: :func:`vaelib.latent.code_space_measures` for
+    ``within_ratio``, ``z_prior`` and ``spaces``: :func:`vaelib.measures.latent_space.code_space_measures` for
     ``"ae"``, ``"vae"`` (the draws) and ``"mu"`` (the VAE's means).
     """
     x_test = check_images(x_test, name="x_test")
@@ -141,15 +143,15 @@ def measure_ae_vs_vae(ae, vae, x_test, y_test, *, seed: int = 0, digit_index: in
     n_between = check_int("n_between", n_between, minimum=2, maximum=len(x_test))
     rng = np.random.default_rng(seed)
     z_ae = in_blocks(ae.encode, x_test).astype(np.float64)
-    mu, log_var = metrics.encode_mean(vae, x_test)
+    mu, log_var = encode_mean(vae, x_test)
     z_vae = mu + np.exp(0.5 * log_var) * rng.standard_normal(mu.shape)
     mu0, log_var0 = mu[digit_index], log_var[digit_index]
     draws = mu0 + np.exp(0.5 * log_var0) * rng.standard_normal((n_repeats, mu.shape[1]))
     decoded = in_blocks(vae.decode, draws).astype(np.float64)
-    spread = latent.decoding_spread(decoded)
-    between = latent.decoding_spread(in_blocks(vae.decode, mu[:n_between]).astype(np.float64))
+    spread = latent_space.decoding_spread(decoded)
+    between = latent_space.decoding_spread(in_blocks(vae.decode, mu[:n_between]).astype(np.float64))
     z_prior = rng.standard_normal((n_prior, mu.shape[1]))
-    spaces = {name: latent.code_space_measures(z, z_prior, y_test) for name, z in
+    spaces = {name: latent_space.code_space_measures(z, z_prior, y_test) for name, z in
               (("ae", z_ae), ("vae", z_vae), ("mu", mu))}
     return {"z_ae": z_ae, "mu": mu, "log_var": log_var, "z_vae": z_vae, "draws": draws, "decoded": decoded,
             "spread": spread, "between": between, "within_ratio": spread["mean_pixel_std"] / between["mean_pixel_std"],

@@ -7,14 +7,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from vaelib import cache, metrics
-from vaelib.checks import check_beta, check_images, check_int, check_labels, check_seed, check_training_images
-from vaelib.claims._inputs import binomial_se_difference, by_beta, fields, fraction, mean_se, per_image, real
-from vaelib.claims.rules import (
-    INADEQUATE_MAX_RECOVERED, LITTLE_CHANGE_MAX, N_SE, WORSE_N_SE, Check, Claim, judged,
+from vaelib._runtime import cache
+from vaelib._runtime.memory import releases_free_memory
+from vaelib._runtime.validation import (
+    check_beta, check_images, check_int, check_labels, check_seed, check_training_images,
 )
+from vaelib.claims._inputs import binomial_se_difference, by_beta, fields, fraction, mean_se, per_image, real
+from vaelib.claims.rules import INADEQUATE_MAX_RECOVERED, LITTLE_CHANGE_MAX, N_SE, WORSE_N_SE, Check, Claim, judged
 from vaelib.data import images_digest, unit_images
-from vaelib.memory import releases_free_memory
+from vaelib.measures import metrics
 
 CHAPTER = "07_beta_effects"
 
@@ -210,7 +211,7 @@ def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, 
                          k_neighbours: int = 15, use_cache: bool = True, cache_dir=None) -> dict:
     """Everything chapter 07 measures, from cached training results (beta -> TrainResult).
 
-    Summarises (:func:`vaelib.metrics.summarise_vae`) the snapshots the figures and claims use:
+    Summarises (:func:`vaelib.measures.metrics.summarise_vae`) the snapshots the figures and claims use:
     every snapshot of ``betas``; the first and last of 1 and ``beta_large``; the last of
     ``betas_extreme``. Returns a dict with ``show``, ``z_prior``, ``snapshot_epochs``, ``summary``
     ((beta, epoch) -> summary), ``rows`` ((beta, epoch) -> D_N, roundness, kNN accuracy, mean
@@ -220,7 +221,7 @@ def measure_beta_effects(results: Mapping, x_train, y_train, x_test, y_test, *, 
     ``x_train`` may be uint8 pixels: then only its first ``n_knn_reference`` images are ever held
     as floats (the mean image and the nearest-neighbour search read the pixels).
 
-    The result is cached like a trained model (:func:`vaelib.cache.cached`; the key covers the
+    The result is cached like a trained model (:func:`vaelib._runtime.cache.cached`; the key covers the
     weights of the snapshots measured, the data, the arguments and vaelib's source), so a chapter run
     again reads it instead of measuring again; ``use_cache=False`` measures without the cache.
     """

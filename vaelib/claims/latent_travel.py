@@ -1,6 +1,6 @@
 """§4.2, figure 14 (chapter 10): the report's reading of travel in the latent space, as seven judged claims.
 
-The numbers come from :func:`vaelib.travel.measure_figure14` (its ``claim_inputs``).
+The numbers come from :func:`vaelib.measures.figure14.measure_figure14` (its ``claim_inputs``).
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ import math
 
 import numpy as np
 
-from vaelib.checks import check_int, check_real
+from vaelib._runtime.validation import check_int, check_real
 from vaelib.claims._inputs import mean_se
 from vaelib.claims.rules import (
-    DIVERSE_MIN_BITS, MAJORITY, MIN_DIRECT_PATHS, N_SE, REGION_AGREEMENT_MIN, SIMILAR_MAX_BITS, Check, Claim, judged,
+    DIVERSE_MIN_BITS, MAJORITY, MIN_DIRECT_PATHS, N_SE, REGION_AGREEMENT_MIN, SIMILAR_MAX_BITS, Check, Claim,
+    judged,
 )
-from vaelib.travel import fraction_se
+from vaelib.measures.figure14 import fraction_se
 
 CHAPTER = "10_latent_travel"
 
@@ -36,7 +37,7 @@ def figure14_claims(recognised_0: float, recognised_5: float, n_draws: int, entr
         classifier recognises; ``n_draws`` draws each
     entropy_5, entropy_5_se : class entropy (bits) of the decoded beta = 5 draws and its standard error
     agreement_5 : per-path agreement (n_paths,) of decoded digit and region digit
-        (:func:`vaelib.travel.path_label_agreement`)
+        (:func:`vaelib.measures.figure14.path_label_agreement`)
     blended_5 : for the *direct* beta = 5 paths, whether the border image is a blend (bool array);
         with fewer than MIN_DIRECT_PATHS (10) of them the borders claim is undecided
     midpoint_gap : per pair, the pixel path's midpoint ratio of nearest-training-image distances minus the

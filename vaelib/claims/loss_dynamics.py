@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from vaelib import dynamics
-from vaelib.checks import check_beta, check_choice
+from vaelib._runtime.validation import check_beta, check_choice
 from vaelib.claims.rules import FIRST_SHARE_MAX, Check, Claim, judged
+from vaelib.measures import dynamics
 
 CHAPTER = "08_loss_dynamics"
 
@@ -14,7 +14,7 @@ CHAPTER = "08_loss_dynamics"
 def share_checks(history: Mapping, beta: float, share: str = "unweighted", split: str = "train") -> dict:
     """The four statements of the report's reading of figures 10-11, on one curve of a history.
 
-    Returns the KL share (``share``: see :func:`vaelib.dynamics.kl_shares`) at the first and last
+    Returns the KL share (``share``: see :func:`vaelib.measures.dynamics.kl_shares`) at the first and last
     epoch, the KL and reconstruction terms there, ``checks`` (the four statements as
     :class:`~vaelib.claims.rules.Check` records: the share below FIRST_SHARE_MAX, 1%, in epoch 1; from
     the first epoch to the last, K grows, the share grows, R falls) and each one's outcome as a

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from vaelib.checks import check_real
+from vaelib._runtime.validation import check_real
 from vaelib.claims._inputs import fields, fraction, real
 from vaelib.claims.rules import SPREAD_FACTOR, UNIFORM_MIN_KNN, Check, Claim, judged
 
@@ -35,7 +35,7 @@ def claim_laplace_same_results(laplace: Mapping, references: Sequence[Mapping],
     """A Laplace latent distribution gives almost the same results as the Gaussian (closing paragraph).
 
     ``laplace`` and each of ``references`` (Gaussian VAEs from different seeds, at least 2) are
-    :func:`vaelib.family_measures.family_measures` dicts. One part per measure: its distance from the
+    :func:`vaelib.measures.family_comparison.family_measures` dicts. One part per measure: its distance from the
     references' mean, in units of SPREAD_FACTOR (2) seed-to-seed standard deviations
     (:func:`within_seed_spread`), is below 1.
     """

@@ -1,7 +1,7 @@
 """Every claim of the report's section 4, measured from the cached models of several seeds (chapter 12).
 
 :func:`measure_claim_table` runs the measurements of chapters 06-11 with their arguments (the
-``measure_*`` functions of this package, :mod:`vaelib.family_measures` and :mod:`vaelib.travel`)
+``measure_*`` functions of this package, :mod:`vaelib.measures.family_comparison` and :mod:`vaelib.measures.travel`)
 on the models of one training seed and returns the :class:`Claim` records in the table's order.
 :func:`measure_claims_over_seeds` does so for the models of every seed (trained through the cache)
 and combines them (:func:`across_seeds`).
@@ -19,14 +19,15 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from vaelib import cache, evaluate, family_measures, travel
-from vaelib.checks import check_images, check_int, check_labels, check_seed, check_training_images
+from vaelib._runtime import cache
+from vaelib._runtime.memory import releases_free_memory
+from vaelib._runtime.validation import check_images, check_int, check_labels, check_seed, check_training_images
 from vaelib.claims import ae_vs_vae, beta_effects, latent_travel, loss_dynamics, other_latents, sample_quality
 from vaelib.claims.rules import Claim, across_seeds
-from vaelib.data import images_digest, unit_images
-from vaelib.experiments import REPORT_EPOCHS, UnitMnist, report_config, trained
-from vaelib.memory import releases_free_memory
-from vaelib.train import TrainResult
+from vaelib.data import UnitMnist, images_digest, unit_images
+from vaelib.measures import family_comparison, figure14, judge
+from vaelib.models.report_settings import REPORT_EPOCHS, announce_training, report_config, trained
+from vaelib.models.training import TrainResult
 
 CHAPTER_06_ONWARDS = ("closer", "normal", "narrower", "repeat", "far", "tv",
                       "epoch1-shape", "epoch1-recon", "beta0-least-epoch1", "separation", "after5", "extreme",
@@ -80,7 +81,7 @@ def _check_inputs(runs, autoencoder, family_runs):
                          f"'laplace' and 'uniform', got {family_runs!r:.200}")
     every = [*runs.values(), autoencoder, *gaussian, family_runs["laplace"], family_runs["uniform"]]
     if not all(isinstance(r, TrainResult) for r in every):
-        raise TypeError("runs, autoencoder and family_runs must hold vaelib.train.TrainResult objects")
+        raise TypeError("runs, autoencoder and family_runs must hold vaelib.models.training.TrainResult objects")
     return every
 
 
@@ -113,12 +114,12 @@ def _measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_tes
     # figure 14 (chapter 10): the report's reading of it as claims; chapters 10 and 11 use the first
     # 5,000 and 10,000 training images, so only those are held as floats
     x_head = unit_images(x_train[:N_HEAD], name="x_train")
-    travel_m = travel.measure_figure14({b: runs[b].model() for b in BETAS_FIGURE_14}, classifier, x_test, y_test,
+    travel_m = figure14.measure_figure14({b: runs[b].model() for b in BETAS_FIGURE_14}, classifier, x_test, y_test,
                                        x_head, seed=seed)
     travel_claims = latent_travel.figure14_claims(**travel_m["claim_inputs"])
     found.update({f"travel-{c.key}": c for c in travel_claims})
     # the closing paragraph (chapter 11): Gaussian VAEs from three seeds, a Laplace and a uniform VAE
-    measure = lambda run: family_measures.family_measures(run, x_head, y_train[:len(x_head)], x_test, y_test,  # noqa: E731
+    measure = lambda run: family_comparison.family_measures(run, x_head, y_train[:len(x_head)], x_test, y_test,  # noqa: E731
                                                           classifier, n_codes=len(x_head), seed=seed,
                                                           use_cache=False)
     gaussian = [measure(r) for r in family_runs["gaussian"]]
@@ -160,7 +161,7 @@ def claim_table_key(runs, autoencoder, classifier, family_runs, x_train, y_train
     """The cache key: every model's weights, the classifier's, the data, the seed and the package source."""
     every = _check_inputs(runs, autoencoder, family_runs)
     weights = [w for r in every for epoch in sorted(r.snapshots) for w in r.snapshots[epoch]]
-    weights += [np.asarray(w) for w in evaluate.classifier_model(classifier).get_weights()]
+    weights += [np.asarray(w) for w in judge.classifier_model(classifier).get_weights()]
     configs = {"runs": {f"{b:g}": r.config.as_dict() for b, r in sorted(runs.items())},
                "autoencoder": autoencoder.config.as_dict(), "seed": seed,
                "families": {name: [r.config.as_dict() for r in (family_runs[name] if name == "gaussian"
@@ -180,7 +181,7 @@ def measure_claim_table(runs: Mapping[float, TrainResult], autoencoder: TrainRes
     ----------
     runs : beta -> TrainResult of the report's VAE, for beta in 0, 1, 5, 50, 200 and 500
     autoencoder : TrainResult of the report's plain autoencoder
-    classifier : chapter 09's :class:`vaelib.evaluate.Classifier`
+    classifier : chapter 09's :class:`vaelib.measures.judge.Classifier`
     family_runs : ``{"gaussian": [three TrainResults from consecutive seeds], "laplace": ..., "uniform": ...}``
         (chapter 11's beta = 1 models)
     x_train, y_train, x_test, y_test : MNIST and its digits, as the chapters use them; ``x_train`` may be
@@ -228,13 +229,14 @@ def measure_claims_over_seeds(classifier, data: UnitMnist, *, model_seeds=MODEL_
     seeds, seed = check_model_seeds(model_seeds), check_seed(seed)
     epochs = check_int("epochs", epochs, minimum=2)  # claim 10 compares the first snapshot with the last
     if not isinstance(data, UnitMnist):
-        raise TypeError(f"data must be a vaelib.experiments.UnitMnist, got {type(data).__name__}")
+        raise TypeError(f"data must be a vaelib.models.report_settings.UnitMnist, got {type(data).__name__}")
     n_fit = data.n_train if n_train is None else check_int("n_train", n_train, minimum=1, maximum=data.n_train)
     x_fit, y_fit = data.pixels_train[:n_fit], data.y_train[:n_fit]
     configs = lambda s: {**{b: report_config(beta=b, epochs=epochs, seed=s) for b in sorted(_needed_betas())},  # noqa: E731
                          "ae": report_config(model="ae", epochs=epochs, seed=s),
                          "laplace": report_config(beta=1.0, epochs=epochs, seed=s, latent="laplace"),
                          "uniform": report_config(beta=1.0, epochs=epochs, seed=s, latent="uniform")}
+    announce_training([c for s in seeds for c in configs(s).values()], n_train=n_train, data=data)
     gaussian = [trained(configs(s)[1.0], n_train=n_train, data=data) for s in seeds[:N_GAUSSIAN_SEEDS]]
     per_seed, from_cache = [], True
     for s in seeds:

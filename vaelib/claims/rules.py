@@ -78,7 +78,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vaelib.checks import check_choice, check_real, check_seed
+from vaelib._runtime.validation import check_choice, check_real, check_seed
 
 __all__ = [
     "VERDICTS", "Check", "Claim", "combine_parts", "all_of", "judged", "unmeasured_claim", "PARTS_RULE", "ACROSS_SEEDS_RULE",

@@ -8,11 +8,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from vaelib import evaluate
-from vaelib.checks import check_beta, check_images, check_int, check_labels, check_seed
+from vaelib._runtime.batching import in_blocks
+from vaelib._runtime.memory import releases_free_memory
+from vaelib._runtime.validation import check_beta, check_images, check_int, check_labels, check_seed
 from vaelib.claims._inputs import by_beta, fields, real
-from vaelib.claims.rules import NEAR_MAX_GAP, N_SE, SLIGHTLY_INFERIOR_MIN_RATIO, Check, Claim, judged
-from vaelib.memory import in_blocks, releases_free_memory
+from vaelib.claims.rules import N_SE, NEAR_MAX_GAP, SLIGHTLY_INFERIOR_MIN_RATIO, Check, Claim, judged
+from vaelib.measures import judge
 
 CHAPTER = "09_sample_quality"
 PRIOR_SAMPLES, RECONSTRUCTIONS = "prior samples", "reconstructions"
@@ -25,7 +26,7 @@ def measure_sample_quality(classifier, runs: Mapping, x_test, y_test, *, seed: i
 
     ``runs`` maps beta to a TrainResult. For every snapshot the first ``n_recon`` test images are
     reconstructed at z = mu and the same ``n_samples`` N(0, I) draws (seeded by ``seed``) decoded;
-    the classifier scores both (:func:`vaelib.evaluate.quality_measures`). Returns a dict with
+    the classifier scores both (:func:`vaelib.measures.judge.quality_measures`). Returns a dict with
     ``test_probs``, ``results`` ((beta, epoch) -> {"reconstructions": ..., "prior samples": ...}),
     ``images`` ((beta, epoch) -> first 20 samples and their probabilities), ``final_kl`` (beta ->
     last epoch's test KL term), ``snapshot_epochs`` and ``last_epoch``. ``test_probs``, the
@@ -36,8 +37,8 @@ def measure_sample_quality(classifier, runs: Mapping, x_test, y_test, *, seed: i
     seed = check_seed(seed)
     n_recon = check_int("n_recon", n_recon, minimum=1, maximum=len(x_test))
     n_samples = check_int("n_samples", n_samples, minimum=1)
-    test_probs = (evaluate.predict_proba(classifier, x_test) if test_probs is None
-                  else evaluate.check_probabilities(test_probs, name="test_probs"))
+    test_probs = (judge.predict_proba(classifier, x_test) if test_probs is None
+                  else judge.check_probabilities(test_probs, name="test_probs"))
     if len(test_probs) != len(x_test):
         raise ValueError(f"test_probs must have one row per test image ({len(x_test)}), got {len(test_probs)}")
     rng = np.random.default_rng(seed)
@@ -51,10 +52,10 @@ def measure_sample_quality(classifier, runs: Mapping, x_test, y_test, *, seed: i
             mu, _ = in_blocks(vae.encode, x_recon)
             recon = in_blocks(vae.decode, mu)
             samples = in_blocks(vae.decode, z_prior)
-            probs = evaluate.predict_proba(classifier, np.concatenate([recon, samples]))
+            probs = judge.predict_proba(classifier, np.concatenate([recon, samples]))
             results[beta, epoch] = {
-                RECONSTRUCTIONS: evaluate.quality_measures(probs[:n_recon], test_probs, y_recon, threshold=threshold),
-                PRIOR_SAMPLES: evaluate.quality_measures(probs[n_recon:], test_probs, threshold=threshold)}
+                RECONSTRUCTIONS: judge.quality_measures(probs[:n_recon], test_probs, y_recon, threshold=threshold),
+                PRIOR_SAMPLES: judge.quality_measures(probs[n_recon:], test_probs, threshold=threshold)}
             images[beta, epoch] = (samples[:20], probs[n_recon:n_recon + 20])
     snapshot_epochs = sorted({e for _, e in results})
     return {"test_probs": test_probs, "results": results, "images": images, "final_kl": final_kl,
@@ -79,7 +80,7 @@ def _ratio(scores, beta, kind) -> tuple[float, float]:
 def claim_beta0_samples_least_recognizable(scores: Mapping, epoch: int | None = None) -> Claim:
     """Prior samples of beta = 0 are the least recognizable to a digit classifier (figures 5, 8, 12-13).
 
-    ``scores`` maps beta to :func:`vaelib.evaluate.quality_measures` of "prior samples" and
+    ``scores`` maps beta to :func:`vaelib.measures.judge.quality_measures` of "prior samples" and
     "reconstructions" at one epoch. One part: the worst positive beta's eq. (13) ratio minus
     beta = 0's exceeds N_SE (3) standard errors (root sum of squares of the two).
     """

@@ -7,14 +7,11 @@ same figure looks the same everywhere.
 
 from __future__ import annotations
 
-import gc
 import io
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
 from matplotlib.text import Text
-
-from vaelib.memory import release_free_memory
 
 BOOK_STYLE = {
     "figure.dpi": 110,
@@ -38,21 +35,14 @@ MIN_TEXT_KEY = "vaelib-min-text-px"
 """PNG text chunk holding the height of a figure's smallest text in the image's own pixels
 (the browser check multiplies it by the scale the page shows the image at)."""
 
-_FIGURE_HOOK = f"{__name__}:_note_new_figure"
-_made_figures = False
-
-
 def use_book_style() -> None:
     """Apply the book's Matplotlib defaults (readable on light and dark themes).
 
     In a notebook kernel a figure is then shown as :func:`figure_png` draws it (every text legible at
-    the page's width), and the figures a cell drew are freed once the cell has run
-    (:func:`_free_closed_figures`).
+    the page's width).
     """
     mpl.rcParams.update(BOOK_STYLE)
     mpl.rcParams["figure.facecolor"] = "white"
-    if _FIGURE_HOOK not in mpl.rcParams["figure.hooks"]:
-        mpl.rcParams["figure.hooks"] = [*mpl.rcParams["figure.hooks"], _FIGURE_HOOK]
     try:
         from IPython import get_ipython
     except ImportError:
@@ -66,8 +56,6 @@ def use_book_style() -> None:
 
     plt.switch_backend(mpl.get_backend())
     shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
-    if _free_closed_figures not in shell.events.callbacks["post_run_cell"]:
-        shell.events.register("post_run_cell", _free_closed_figures)
 
 
 def legible(fig: Figure, *, column_px: float = COLUMN_PX, min_text_px: float = MIN_TEXT_PX) -> float:
@@ -104,26 +92,3 @@ def figure_png(fig: Figure) -> bytes:
     fig.canvas.print_figure(buffer, format="png", dpi=fig.dpi, bbox_inches="tight", facecolor=fig.get_facecolor(),
                             edgecolor=fig.get_edgecolor(), metadata={MIN_TEXT_KEY: f"{smallest:.3f}"})
     return buffer.getvalue()
-
-
-def _note_new_figure(figure) -> None:
-    """Matplotlib's ``figure.hooks`` entry: remember that this cell made a figure."""
-    global _made_figures
-    _made_figures = True
-
-
-def _free_closed_figures(*_) -> None:
-    """After a cell that made figures: collect them and hand their memory back.
-
-    A closed Matplotlib figure is a cycle of objects that only the garbage collector's oldest
-    generation frees, and in a kernel holding TensorFlow's hundreds of thousands of objects that
-    collection comes rarely: chapter 07's kernel grew 0.015-0.02 GB with every panel figure until
-    it did. One collection (about 0.1-0.5 s) after each cell that drew, then ``malloc_trim``
-    (:func:`vaelib.memory.release_free_memory`), keeps the figures' memory from piling up
-    (benchmarks/LEVERS.md).
-    """
-    global _made_figures
-    if _made_figures:
-        _made_figures = False
-        gc.collect()
-        release_free_memory()

@@ -1,6 +1,6 @@
 """Figures for the ELBO and beta-objective chapters (tractable linear-Gaussian model).
 
-Every function takes arrays computed by :mod:`vaelib.linear_gaussian` and returns the figure.
+Every function takes arrays computed by :mod:`vaelib.maths.linear_gaussian` and returns the figure.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
-from vaelib.checks import check_int
+from vaelib._runtime.validation import check_int
 
 __all__ = [
     "plot_elbo_decomposition",
@@ -56,7 +56,7 @@ def plot_elbo_landscape(mean_values, log_var_values, elbo_grid, posterior_point,
     """The ELBO over q's mean and log-variance of one latent coordinate, drawn as the gap to log p(x).
 
     ``elbo_grid`` has shape (len(log_var_values), len(mean_values)) (see
-    :func:`vaelib.linear_gaussian.elbo_slice`). The colours show log p(x) - ELBO(q) = KL(q || p(z|x))
+    :func:`vaelib.maths.linear_gaussian.elbo_slice`). The colours show log p(x) - ELBO(q) = KL(q || p(z|x))
     (eq. 1) on a log scale, so the contours stay readable over many orders of magnitude;
     ``posterior_point`` = (mean, log-variance) of the exact posterior is marked with a star;
     ``extra_points`` is an optional (n, 2) array of other q's.

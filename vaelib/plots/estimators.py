@@ -1,6 +1,6 @@
 """Figures for the gradient-estimator chapter: variance against L and sigma, single-sample histograms.
 
-Each function takes results computed by :mod:`vaelib.estimators` and returns the Matplotlib figure.
+Each function takes results computed by :mod:`vaelib.maths.estimators` and returns the Matplotlib figure.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from vaelib.checks import check_choice, check_int
-from vaelib.estimators import VarianceCurve
+from vaelib._runtime.validation import check_choice, check_int
+from vaelib.maths.estimators import VarianceCurve
 
 __all__ = ["curve_label", "plot_variance_vs_samples", "plot_variance_vs_sigma", "plot_gradient_histogram"]
 
@@ -41,7 +41,7 @@ def _component_name(curve: VarianceCurve, component: int) -> str:
 def _check_curves(curves, grid_name: str) -> list[VarianceCurve]:
     curves = list(curves)
     if not curves or not all(isinstance(c, VarianceCurve) for c in curves):
-        raise TypeError("curves must be a non-empty sequence of vaelib.estimators.VarianceCurve")
+        raise TypeError("curves must be a non-empty sequence of vaelib.maths.estimators.VarianceCurve")
     wrong = {c.grid_name for c in curves} - {grid_name}
     if wrong:
         raise ValueError(f"curves must all be measured over {grid_name!r}, got grids {sorted(wrong)}")

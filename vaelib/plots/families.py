@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy import stats
 
-from vaelib.families import FAMILIES, LAPLACE_PRIOR_SCALE, UNIFORM_PRIOR_HALF_WIDTH
-from vaelib.checks import check_choice, check_real
+from vaelib._runtime.validation import check_choice, check_real
+from vaelib.maths.latent_families import FAMILIES, LAPLACE_PRIOR_SCALE, UNIFORM_PRIOR_HALF_WIDTH
 from vaelib.plots.images import image_grid
 from vaelib.plots.latent import latent_scatter
 

@@ -1,4 +1,4 @@
-"""Per-epoch training curves from :class:`vaelib.train.TrainResult` histories.
+"""Per-epoch training curves from :class:`vaelib.models.training.TrainResult` histories.
 
 A history is a mapping with keys ``"{split}_{term}"`` (e.g. ``"train_kl"``, ``"test_loss"``)
 and one value per epoch, as in ``TrainResult.history``. Every function returns the figure.

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
-from vaelib.checks import check_images, check_int
+from vaelib._runtime.validation import check_images, check_int
 
 __all__ = ["tile_images", "image_grid", "reconstruction_comparison"]
 

@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
-from vaelib.checks import check_int, check_real
-from vaelib.gaussian import gaussian_kl_numpy
+from vaelib._runtime.validation import check_real_vector, check_int, check_real
+from vaelib.maths.gaussian import gaussian_kl_numpy
 
 __all__ = [
     "kl_surface",
@@ -25,19 +25,8 @@ __all__ = [
 
 def _vector(name: str, values, *, positive: bool = False, min_length: int = 1) -> np.ndarray:
     """A finite 1-D float array (optionally > 0) with at least ``min_length`` entries."""
-    if isinstance(values, (str, bytes)):
-        raise TypeError(f"{name} must be a 1-D numeric array, got {values!r}")
-    array = np.asarray(values)
-    if array.dtype == object or array.dtype == bool or not np.issubdtype(array.dtype, np.number):
-        raise TypeError(f"{name} must be a 1-D numeric array, got dtype {array.dtype}")
-    array = array.astype(np.float64)
-    if array.ndim != 1 or len(array) < min_length:
-        raise ValueError(f"{name} must be a 1-D array with at least {min_length} entries, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite, got {array!r}")
-    if positive and np.any(array <= 0):
-        raise ValueError(f"{name} must be > 0 (it is drawn on a log axis), got {array!r}")
-    return array
+    return check_real_vector(name, values, positive=positive, min_length=min_length,
+                             positive_because=" (it is drawn on a log axis)")
 
 
 def _same_length(reference_name: str, reference: np.ndarray, **arrays: np.ndarray) -> None:

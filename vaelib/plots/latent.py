@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from vaelib.checks import check_labels
+from vaelib._runtime.validation import check_labels
 
 __all__ = ["DIGIT_COLOURS", "latent_scatter", "latent_scatter_grid"]
 

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from vaelib.checks import check_images, check_int, check_real
+from vaelib._runtime.validation import check_images, check_int, check_real
 from vaelib.plots.images import image_grid
 from vaelib.plots.latent import DIGIT_COLOURS, latent_scatter
 

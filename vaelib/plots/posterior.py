@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from vaelib.checks import check_int, check_real
-from vaelib.latent import check_codes, gaussian_density_grid
+from vaelib._runtime.validation import check_int, check_real
+from vaelib.measures.latent_space import check_codes, gaussian_density_grid
 
 __all__ = ["posterior_density"]
 

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from vaelib.checks import check_real
+from vaelib._runtime.validation import check_real
 
 
 def _check_curves(curves, name: str) -> dict:

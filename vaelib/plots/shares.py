@@ -1,6 +1,6 @@
 """Per-epoch shares of the KL term in the loss, one panel per beta (the report's figures 10-11).
 
-See :mod:`vaelib.dynamics` for the two shares drawn: beta * KL / loss and KL / (reconstruction + KL).
+See :mod:`vaelib.measures.dynamics` for the two shares drawn: beta * KL / loss and KL / (reconstruction + KL).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from vaelib.dynamics import kl_shares
+from vaelib.measures.dynamics import kl_shares
 
 __all__ = ["kl_share_curves"]
 

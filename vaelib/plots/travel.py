@@ -14,9 +14,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from vaelib import travel
-from vaelib.checks import check_images, check_real
-from vaelib.latent import check_codes
+from vaelib._runtime.validation import check_images, check_real
+from vaelib.measures import travel
+from vaelib.measures.latent_space import check_codes
 from vaelib.plots.images import SIDE, tile_images
 from vaelib.plots.latent import latent_scatter
 

@@ -1,0 +1,187 @@
+"""Measures of a latent space: how close codes are to the prior, how far prior draws are from codes.
+
+Pure NumPy/SciPy functions on arrays of latent codes, used by the chapter "Autoencoder vs VAE"
+to put numbers on the report's section 4.1: the VAE's aggregate codes look like N(0, I) and
+the autoencoder's do not, repeated encodings of one digit differ, and N(0, I) draws fed to an
+autoencoder's decoder land where no image was ever encoded. Every public argument is validated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import spatial, stats
+
+from vaelib._runtime.validation import check_real
+
+__all__ = [
+    "check_codes",
+    "code_moments",
+    "moment_matched_kl",
+    "fraction_in_prior_region",
+    "nearest_code_distances",
+    "typical_spacing",
+    "fraction_far_from_codes",
+    "decoding_spread",
+    "nearest_code_label_mismatch",
+    "gaussian_density_grid",
+    "code_space_measures",
+]
+
+
+def check_codes(z, *, name: str = "z", dim: int | None = None, min_rows: int = 1) -> np.ndarray:
+    """Return ``z`` as a finite float64 array of shape (n, d) with n >= ``min_rows``, or raise naming it."""
+    array = np.asarray(z)
+    if array.dtype == object or not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {array.dtype}")
+    array = array.astype(np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must have shape (n, d), got {array.shape}")
+    if dim is not None and array.shape[1] != dim:
+        raise ValueError(f"{name} must have {dim} columns, got shape {array.shape}")
+    if array.shape[1] < 1 or len(array) < min_rows:
+        raise ValueError(f"{name} must have at least {min_rows} rows and one column, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def code_moments(z) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (d,) and covariance (d, d) (unbiased, ``ddof=1``) of the aggregate codes ``z`` (n, d)."""
+    z = check_codes(z, min_rows=2)
+    return z.mean(axis=0), np.atleast_2d(np.cov(z, rowvar=False))
+
+
+def moment_matched_kl(mean, cov) -> float:
+    """KL( N(mean, cov) || N(0, I) ): one number for how far codes with these moments are from the prior.
+
+    0.5 * (tr(cov) + |mean|^2 - d - log det cov), the full-covariance version of eq. (10). It is
+    0 only for mean 0 and cov I, and grows with any shift, stretch, shrink or correlation.
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    if mean.ndim != 1 or cov.shape != (len(mean), len(mean)):
+        raise ValueError(f"mean must have shape (d,) and cov (d, d); got {mean.shape} and {cov.shape}")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+        raise ValueError("mean and cov must be finite")
+    if not np.allclose(cov, cov.T):
+        raise ValueError("cov must be symmetric")
+    sign, log_det = np.linalg.slogdet(cov)
+    if sign <= 0:
+        raise ValueError("cov must be positive definite (its determinant is not positive)")
+    return float(0.5 * (np.trace(cov) + mean @ mean - len(mean) - log_det))
+
+
+def fraction_in_prior_region(z, level: float = 0.95) -> float:
+    """Fraction of codes inside the N(0, I) region of probability ``level``: |z|^2 <= chi2_d quantile.
+
+    Under the prior this fraction is ``level`` itself; codes spread wider than the prior give less,
+    codes squeezed towards 0 give more.
+    """
+    z = check_codes(z)
+    level = check_real("level", level, minimum=0.0, maximum=1.0, inclusive_minimum=False)
+    if level >= 1.0:
+        raise ValueError(f"level must be < 1, got {level!r}")
+    radius_sq = stats.chi2.ppf(level, df=z.shape[1])
+    return float(np.mean(np.sum(z**2, axis=1) <= radius_sq))
+
+
+def nearest_code_distances(points, codes) -> np.ndarray:
+    """Euclidean distance (n,) from each of ``points`` (n, d) to its nearest row of ``codes`` (m, d)."""
+    codes = check_codes(codes, name="codes")
+    points = check_codes(points, name="points", dim=codes.shape[1])
+    distances, _ = spatial.cKDTree(codes).query(points, k=1)
+    return np.asarray(distances, dtype=np.float64)
+
+
+def typical_spacing(codes, quantile: float = 0.99) -> float:
+    """The ``quantile`` of the codes' distances to their nearest *other* code.
+
+    A scale-free yardstick for "far from every code": a point farther than this from all codes is
+    in a gap wider than the gaps between (almost all) encoded images themselves.
+    """
+    codes = check_codes(codes, name="codes", min_rows=2)
+    quantile = check_real("quantile", quantile, minimum=0.0, maximum=1.0)
+    distances, _ = spatial.cKDTree(codes).query(codes, k=2)
+    return float(np.quantile(distances[:, 1], quantile))
+
+
+def fraction_far_from_codes(points, codes, radius: float) -> float:
+    """Fraction of ``points`` whose nearest code is farther than ``radius``."""
+    radius = check_real("radius", radius, minimum=0.0)
+    return float(np.mean(nearest_code_distances(points, codes) > radius))
+
+
+def nearest_code_label_mismatch(points, codes, labels) -> float:
+    """Total variation distance between the labels of the codes nearest to ``points`` and all ``labels``.
+
+    Each point (e.g. a prior draw) borrows the digit label of its nearest code; the result is
+    0.5 * sum_k |p_points(k) - p_codes(k)| over the digits k, in [0, 1]. It is near 0 when the points
+    fall on the codes of every digit in proportion (a decoder fed the points would make digits in
+    the data's proportions), and near 1 when they hit only digits that are rare in the data.
+    """
+    codes = check_codes(codes, name="codes")
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer) or labels.shape != (len(codes),) or labels.min() < 0:
+        raise ValueError(f"labels must be non-negative integers, one per code ({len(codes)}), got shape {labels.shape}")
+    points = check_codes(points, name="points", dim=codes.shape[1])
+    _, nearest = spatial.cKDTree(codes).query(points, k=1)
+    n_classes = int(labels.max()) + 1
+    p_points = np.bincount(labels[nearest], minlength=n_classes) / len(points)
+    p_codes = np.bincount(labels, minlength=n_classes) / len(labels)
+    return float(0.5 * np.abs(p_points - p_codes).sum())
+
+
+def decoding_spread(decodings) -> dict[str, float]:
+    """How much N decodings (N, p) of the same input differ, pixel by pixel.
+
+    Returns the mean over pixels of the per-pixel standard deviation across the N decodings
+    (``ddof=1``), its maximum over pixels, and the largest per-pixel range (max - min over the N
+    decodings). With pixels in [0, 1] all three are fractions of the pixel range.
+    """
+    x = check_codes(decodings, name="decodings", min_rows=2)
+    std = x.std(axis=0, ddof=1)
+    return {"mean_pixel_std": float(std.mean()), "max_pixel_std": float(std.max()),
+            "max_pixel_range": float(np.max(x.max(axis=0) - x.min(axis=0)))}
+
+
+def gaussian_density_grid(mu, log_var, z1, z2) -> np.ndarray:
+    """Density of N(mu, diag(exp(log_var))) in 2-D on the grid ``z1`` x ``z2`` (the q(z|x) of eq. 2).
+
+    Parameters
+    ----------
+    mu, log_var : length-2 mean and log-variance of one encoded image
+    z1, z2 : 1-D increasing grids; the result has shape (len(z2), len(z1)) (rows follow z2, for imshow)
+    """
+    mu = np.asarray(mu, dtype=np.float64).reshape(-1)
+    log_var = np.asarray(log_var, dtype=np.float64).reshape(-1)
+    if mu.shape != (2,) or log_var.shape != (2,):
+        raise ValueError(f"mu and log_var must each hold 2 values (a 2-D latent space); got {mu.shape}, {log_var.shape}")
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(log_var))):
+        raise ValueError("mu and log_var must be finite")
+    grids = []
+    for name, grid in (("z1", z1), ("z2", z2)):
+        grid = np.asarray(grid, dtype=np.float64)
+        if grid.ndim != 1 or len(grid) < 2 or not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
+            raise ValueError(f"{name} must be a 1-D strictly increasing finite grid of at least 2 points")
+        grids.append(grid)
+    var = np.exp(log_var)
+    g1 = np.exp(-0.5 * (grids[0] - mu[0]) ** 2 / var[0]) / math.sqrt(2 * math.pi * var[0])
+    g2 = np.exp(-0.5 * (grids[1] - mu[1]) ** 2 / var[1]) / math.sqrt(2 * math.pi * var[1])
+    return np.outer(g2, g1)
+
+
+def code_space_measures(z, z_prior, labels, *, level: float = 0.95, quantile: float = 0.99) -> dict:
+    """All the measures above for one cloud of codes ``z`` (n, d) with labels, against prior draws ``z_prior``.
+
+    Returns a dict: ``mean`` (d,) and ``cov`` (d, d) (:func:`code_moments`), ``D`` (nats,
+    :func:`moment_matched_kl`), ``in95`` (:func:`fraction_in_prior_region` at ``level``),
+    ``spacing`` (:func:`typical_spacing` at ``quantile``), ``far`` (fraction of ``z_prior`` farther
+    than ``spacing`` from every code) and ``tv`` (:func:`nearest_code_label_mismatch`).
+    """
+    mean, cov = code_moments(z)
+    spacing = typical_spacing(z, quantile)
+    return {"mean": mean, "cov": cov, "D": moment_matched_kl(mean, cov), "in95": fraction_in_prior_region(z, level),
+            "spacing": spacing, "far": fraction_far_from_codes(z_prior, z, spacing),
+            "tv": nearest_code_label_mismatch(z_prior, z, labels)}
