@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from vaelib import host, probe  # noqa: E402
-from run_all import summarize_training  # noqa: E402
+from suite.training import summarize_training  # noqa: E402 (run_all.py's training part)
 
 
 def run(pinned: bool, rounds: int) -> dict:
