@@ -28,8 +28,8 @@ ratio compares runs a few seconds apart. vaelib compiles its training step with 
 (``vaelib.models.training.JIT_COMPILE``); every lever keeps that setting except "no-xla".
 
 ``benchmarks/run_all.py`` is the one entry point for all benchmarks (it writes
-``benchmarks/RESULTS.md`` and imports this module's reference model and timer); this script
-remains for the lever study and writes ``benchmarks/LEVERS.md``.
+``benchmarks/RESULTS.md``; its parts in ``benchmarks/suite/`` import this module's reference model
+and timer); this script remains for the lever study and writes ``benchmarks/LEVERS.md``.
 
 Usage::
 

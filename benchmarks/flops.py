@@ -1,4 +1,5 @@
-"""Exact floating-point operation counts of a training step's dense layers (used by run_all.py).
+"""Exact floating-point operation counts of a training step's dense layers (used by run_all.py's
+training and scaling parts, benchmarks/suite/training.py and scaling.py).
 
 Kept free of TensorFlow imports so that the counting rule can be tested on its own.
 """

@@ -1,9 +1,9 @@
 """Peak resident memory, polled in a thread: of this process, or of the processes it starts; and the
 CPU-time readings that tell whether other programs competed for the cores during a measurement.
 
-Used by ``run_all.py`` (a papermill kernel and its children: ``which="children"``), by
-``memory_floor.py`` (its own process: ``which="self"``) and by ``bench_training.py``.
-1 GB = 10^9 bytes.
+Used by ``run_all.py``'s book part, ``suite/book.py`` (a papermill kernel and its children:
+``which="children"``), by ``memory_floor.py`` (its own process: ``which="self"``) and by
+``bench_training.py``. 1 GB = 10^9 bytes.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 from vaelib._runtime import host
 
 from vaelib import probe  # noqa: E402
-from run_all import summarize_training  # noqa: E402
+from suite.training import summarize_training  # noqa: E402 (run_all.py's training part)
 
 
 def run(pinned: bool, rounds: int) -> dict:

@@ -1,5 +1,5 @@
-"""The training-FLOP count used by benchmarks/run_all.py (no timings here: speed is measured in
-benchmarks/, not asserted in tests)."""
+"""The training-FLOP count used by benchmarks/run_all.py, and the pure functions of its parts in
+benchmarks/suite/ (no timings here: speed is measured in benchmarks/, not asserted in tests)."""
 
 import importlib.util
 import sys
@@ -54,18 +54,18 @@ def test_bad_layer_sizes():
         flops.dense_training_flops([(3, 4, "yes")])
 
 
-def _load_run_all():
-    spec = importlib.util.spec_from_file_location(
-        "benchmarks_run_all", Path(__file__).resolve().parent.parent / "benchmarks" / "run_all.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def _suite(name):
+    """``benchmarks/suite/<name>.py``, a part of benchmarks/run_all.py, imported as run_all.py imports it
+    (with ``benchmarks/`` on ``sys.path``, where the suite's sibling modules are)."""
+    benchmarks = str(Path(__file__).resolve().parent.parent / "benchmarks")
+    if benchmarks not in sys.path:
+        sys.path.insert(0, benchmarks)
+    return importlib.import_module(f"suite.{name}")
 
 
 @pytest.mark.parametrize("fit_peak, word", [(1.62, "above"), (1.31, "within")])
 def test_memory_floor_section_states_the_measured_side_of_the_target(fit_peak, word):
-    run_all = _load_run_all()
+    report = _suite("report")
     steps = [("python, psutil", 0.02, 0.0), ("numpy, matplotlib imported", 0.07, 0.02),
              ("tensorflow, keras imported", 0.70, 0.40), ("MNIST loaded: uint8 training pixels, float32 test images (unit_mnist)", 0.80, 0.40),
              ("a VAE run over the 10,000 test images", 1.10, 0.41),
@@ -74,7 +74,7 @@ def test_memory_floor_section_states_the_measured_side_of_the_target(fit_peak, w
     memory = {"date": "2026-11-24 23:59 UTC", "full_mnist": True,
               "steps": [{"step": s, "rss_gb": r, "peak_gb": r if "epoch" not in s else fit_peak,
                          "file_backed_gb": f, "seconds": 1.0} for s, r, f in steps]}
-    text = run_all.render({"memory": memory}, "")
+    text = report.render({"memory": memory}, "")
     assert "| tensorflow, keras imported | 0.70 | 0.70 | 0.40 | 1.0 |" in text
     assert f"one epoch of training peaks at {fit_peak:.2f} GB, {word} the 1.5 GB target" in text
 
@@ -84,12 +84,12 @@ def test_cached_work_sums_what_the_cold_pass_trained(tmp_path):
 
     from vaelib._runtime import cache
 
-    run_all = _load_run_all()
+    book = _suite("book")
     weights = {"weights": {"w0": np.zeros(3)}}
     cache.write_entry(tmp_path, "a" * 32, weights, {"config": {"epochs": 20}, "history": {}, "train_seconds": 40.0})
     cache.write_entry(tmp_path, "b" * 32, weights, {"config": {"epochs": 3}, "test_accuracy": 0.98, "train_seconds": 9.5})
     cache.write_entry(tmp_path, "c" * 32, weights, {"ks": [1, 5], "n_samples": 100, "seconds": 12.0})
-    work = run_all.cached_work(tmp_path)
+    work = book.cached_work(tmp_path)
     assert work == {"models": 2, "train_s": 49.5, "epochs": 23, "other": 1, "other_s": 12.0}
 
 
@@ -101,15 +101,15 @@ def _book(seconds_by_chapter, peaks, quick=False):
 
 
 def test_results_chapters_summary_covers_06_to_12_only():
-    run_all = _load_run_all()
+    book_part, targets = _suite("book"), _suite("targets")
     numbers = [f"{n:02d}" for n in range(1, 14)]
     book = _book({n: (100.0, 10.0) for n in numbers},
                  {n: (1.2, 1.0) if n != "07" else (1.7, 1.1) for n in numbers})
-    summary = run_all.summarize_results_chapters(book)
+    summary = book_part.summarize_results_chapters(book)
     assert summary == {"cold_s": 700.0, "warm_s": 70.0, "peak_gb": 1.7, "over": ["07_chapter.ipynb"], "ok": True}
-    assert run_all.verdict("results_cold_s", summary["cold_s"]) is True
-    assert run_all.verdict("results_peak_gb", summary["peak_gb"]) is False
+    assert targets.verdict("results_cold_s", summary["cold_s"]) is True
+    assert targets.verdict("results_peak_gb", summary["peak_gb"]) is False
     del book["chapters"]["09_chapter.ipynb"]
-    assert run_all.summarize_results_chapters(book) is None      # not every results chapter ran
-    assert run_all.summarize_results_chapters(_book({n: (1.0, 1.0) for n in numbers},
-                                                    {n: (1.0, 1.0) for n in numbers}, quick=True)) is None
+    assert book_part.summarize_results_chapters(book) is None      # not every results chapter ran
+    assert book_part.summarize_results_chapters(_book({n: (1.0, 1.0) for n in numbers},
+                                                      {n: (1.0, 1.0) for n in numbers}, quick=True)) is None
