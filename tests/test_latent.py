@@ -130,3 +130,61 @@ def test_invalid_moments_and_density_arguments():
         latent_space.gaussian_density_grid(np.zeros(3), np.zeros(3), [0, 1], [0, 1])
     with pytest.raises(ValueError, match="strictly increasing"):
         latent_space.gaussian_density_grid(np.zeros(2), np.zeros(2), [1, 0], [0, 1])
+
+
+def test_prior_extent_is_the_normal_percentiles_on_both_axes():
+    (a1, b1), (a2, b2) = latent_space.prior_extent()
+    assert (a1, b1) == (a2, b2) and a1 == pytest.approx(-2.3263478740, abs=1e-9) and b1 == -a1
+    assert stats.norm.cdf(latent_space.prior_extent(2.5, 97.5)[0][1]) == pytest.approx(0.975, abs=1e-12)
+
+
+def test_percentile_extent_of_codes_on_two_scales():
+    rng = np.random.default_rng(0)
+    codes = np.column_stack([rng.uniform(-10.0, 30.0, 100_001), rng.uniform(0.0, 1.0, 100_001)])
+    (a1, b1), (a2, b2) = latent_space.percentile_extent(codes, 1.0, 99.0)
+    # the 1st and 99th percentiles of U(-10, 30) are -9.6 and 29.6; of 100,001 draws, within 0.05 (about 5 s.e.)
+    assert a1 == pytest.approx(-9.6, abs=0.05) and b1 == pytest.approx(29.6, abs=0.05)
+    assert a2 == pytest.approx(0.01, abs=0.002) and b2 == pytest.approx(0.99, abs=0.002)
+    assert latent_space.percentile_extent(codes, 0.0, 100.0) == ((codes[:, 0].min(), codes[:, 0].max()),
+                                                          (codes[:, 1].min(), codes[:, 1].max()))
+
+
+def test_latent_grid_reads_like_an_image():
+    z1, z2, points = latent_space.latent_grid(((-1.0, 3.0), (0.0, 2.0)), 5)
+    np.testing.assert_allclose(z1, [-1.0, 0.0, 1.0, 2.0, 3.0])
+    np.testing.assert_allclose(z2, [2.0, 1.5, 1.0, 0.5, 0.0])  # top row first
+    assert points.shape == (25, 2)
+    np.testing.assert_allclose(points[0], [-1.0, 2.0])  # top left
+    np.testing.assert_allclose(points[4], [3.0, 2.0])  # top right
+    np.testing.assert_allclose(points[-1], [3.0, 0.0])  # bottom right
+    assert latent_space.check_extent(2) == ((-2.0, 2.0), (-2.0, 2.0)) == latent_space.check_extent((-2, 2))
+
+
+@pytest.mark.parametrize("extent, error, match", [
+    (0.0, ValueError, r"extent must be > 0.0, got 0.0"),
+    (-2, ValueError, r"extent must be > 0.0, got -2.0"),
+    ((1.0, 1.0), ValueError, r"low < high on each axis, got \[\[1.0, 1.0\], \[1.0, 1.0\]\]"),
+    (((0, 1), (3, 2)), ValueError, r"low < high on each axis, got \[\[0.0, 1.0\], \[3.0, 2.0\]\]"),
+    ((0.0, np.inf), ValueError, r"finite intervals"),
+    ((1, 2, 3), ValueError, r"got \(1, 2, 3\) \(shape \(3,\)\)"),
+    ("wide", TypeError, r"extent must be a number, a \(low, high\) pair or one such pair per axis, got 'wide'"),
+    (True, TypeError, r"got True"),
+])
+def test_bad_extents_are_refused_naming_the_value(extent, error, match):
+    with pytest.raises(error, match=match):
+        latent_space.latent_grid(extent, 4)
+
+
+def test_bad_grid_sizes_and_percentiles():
+    with pytest.raises(ValueError, match="n must be >= 2, got 1"):
+        latent_space.latent_grid(2.0, 1)
+    with pytest.raises(ValueError, match=r"low must be below high \(percentiles\), got low=99.0, high=1.0"):
+        latent_space.percentile_extent(np.zeros((10, 2)) + np.arange(10)[:, None], 99, 1)
+    with pytest.raises(ValueError, match="high must be <= 100.0, got 101.0"):
+        latent_space.prior_extent(1, 101)
+    with pytest.raises(ValueError, match=r"strictly between 0 and 100 \(the prior is unbounded\), got 0.0, 99.0"):
+        latent_space.prior_extent(0, 99)
+    with pytest.raises(ValueError, match=r"codes must have 2 columns, got shape \(10, 3\)"):
+        latent_space.percentile_extent(np.zeros((10, 3)))
+    with pytest.raises(ValueError, match="extent must hold finite intervals with low < high"):
+        latent_space.percentile_extent(np.zeros((10, 2)))  # all codes at one point: an empty rectangle

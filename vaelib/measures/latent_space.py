@@ -3,7 +3,9 @@
 Pure NumPy/SciPy functions on arrays of latent codes, used by the chapter "Autoencoder vs VAE"
 to put numbers on the report's section 4.1: the VAE's aggregate codes look like N(0, I) and
 the autoencoder's do not, repeated encodings of one digit differ, and N(0, I) draws fed to an
-autoencoder's decoder land where no image was ever encoded. Every public argument is validated.
+autoencoder's decoder land where no image was ever encoded. The regular grids of latent points that
+a decoder turns into a picture of its whole latent plane are made here too (:func:`latent_grid`,
+over the prior's or the codes' percentiles). Every public argument is validated.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 import numpy as np
 from scipy import spatial, stats
 
-from vaelib._runtime.validation import check_real
+from vaelib._runtime.validation import check_int, check_real
 
 __all__ = [
     "check_codes",
@@ -27,6 +29,10 @@ __all__ = [
     "nearest_code_label_mismatch",
     "gaussian_density_grid",
     "code_space_measures",
+    "check_extent",
+    "prior_extent",
+    "percentile_extent",
+    "latent_grid",
 ]
 
 
@@ -185,3 +191,71 @@ def code_space_measures(z, z_prior, labels, *, level: float = 0.95, quantile: fl
     return {"mean": mean, "cov": cov, "D": moment_matched_kl(mean, cov), "in95": fraction_in_prior_region(z, level),
             "spacing": spacing, "far": fraction_far_from_codes(z_prior, z, spacing),
             "tv": nearest_code_label_mismatch(z_prior, z, labels)}
+
+
+def check_extent(extent) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A rectangle of the 2-D latent plane, ``((z1_low, z1_high), (z2_low, z2_high))``, from one of three forms.
+
+    ``k`` (a number > 0) means ``[-k, k]`` on both axes; ``(low, high)`` that interval on both axes; a pair of
+    such pairs one interval per axis. Each interval must be finite with ``low < high``.
+    """
+    if isinstance(extent, bool):
+        raise TypeError(f"extent must be a number, a (low, high) pair or one such pair per axis, got {extent!r}")
+    if isinstance(extent, (int, float, np.integer, np.floating)):
+        k = check_real("extent", extent, minimum=0.0, inclusive_minimum=False)
+        return (-k, k), (-k, k)
+    try:
+        array = np.asarray(extent, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"extent must be a number, a (low, high) pair or one such pair per axis, got {extent!r}") from None
+    if array.shape == (2,):
+        array = np.stack([array, array])
+    if array.shape != (2, 2):
+        raise ValueError(f"extent must be a number, a (low, high) pair or one such pair per axis, got {extent!r} "
+                         f"(shape {array.shape})")
+    if not np.all(np.isfinite(array)) or np.any(array[:, 0] >= array[:, 1]):
+        raise ValueError(f"extent must hold finite intervals with low < high on each axis, got {array.tolist()}")
+    return tuple((float(low), float(high)) for low, high in array)
+
+
+def _check_percentiles(low, high) -> tuple[float, float]:
+    low = check_real("low", low, minimum=0.0, maximum=100.0)
+    high = check_real("high", high, minimum=0.0, maximum=100.0)
+    if low >= high:
+        raise ValueError(f"low must be below high (percentiles), got low={low!r}, high={high!r}")
+    return low, high
+
+
+def prior_extent(low: float = 1.0, high: float = 99.0) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The ``low``-th to ``high``-th percentile of the prior N(0, 1) on each axis (1-99: about ±2.33)."""
+    low, high = _check_percentiles(low, high)
+    if low == 0.0 or high == 100.0:
+        raise ValueError(f"low and high must lie strictly between 0 and 100 (the prior is unbounded), got {low!r}, {high!r}")
+    interval = tuple(float(q) for q in stats.norm.ppf([low / 100.0, high / 100.0]))
+    return interval, interval
+
+
+def percentile_extent(codes, low: float = 1.0, high: float = 99.0) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The ``low``-th to ``high``-th percentile of ``codes`` (n, 2) along each axis: where most codes lie.
+
+    For a model whose codes are not on the prior's scale (an autoencoder, a VAE with beta = 0), the part
+    of its latent plane its decoder was trained on.
+    """
+    codes = check_codes(codes, name="codes", dim=2, min_rows=2)
+    low, high = _check_percentiles(low, high)
+    bounds = np.percentile(codes, [low, high], axis=0)
+    return check_extent(bounds.T)
+
+
+def latent_grid(extent, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A regular ``n`` x ``n`` grid of latent points over ``extent`` (see :func:`check_extent`), ends included.
+
+    Returns ``z1`` (n,) increasing, ``z2`` (n,) decreasing and the points (n * n, 2) row by row: row ``i``
+    holds ``(z1[j], z2[i])`` for ``j`` = 0 .. n-1, so the first row is the top of the plane (largest z2), as
+    an image is read.
+    """
+    (a1, b1), (a2, b2) = check_extent(extent)
+    n = check_int("n", n, minimum=2)
+    z1, z2 = np.linspace(a1, b1, n), np.linspace(b2, a2, n)
+    points = np.stack(np.meshgrid(z1, z2), axis=-1).reshape(n * n, 2)
+    return z1, z2, points

@@ -1,6 +1,8 @@
-"""Figures for the gradient-estimator chapter: variance against L and sigma, single-sample histograms.
+"""Figures for the gradient-estimator chapter: variance against L and sigma, single-sample histograms, and
+the reparameterization trick as a computation graph.
 
-Each function takes results computed by :mod:`vaelib.maths.estimators` and returns the Matplotlib figure.
+The plotting functions take results computed by :mod:`vaelib.maths.estimators`; the graph needs no data. Each
+returns the Matplotlib figure it drew.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from vaelib._runtime.validation import check_choice, check_int
 from vaelib.maths.estimators import VarianceCurve
 
-__all__ = ["curve_label", "plot_variance_vs_samples", "plot_variance_vs_sigma", "plot_gradient_histogram"]
+__all__ = ["curve_label", "plot_variance_vs_samples", "plot_variance_vs_sigma", "plot_gradient_histogram",
+           "reparameterization_graph"]
 
 _COLOURS = {"score": "tab:red", "score+baseline": "tab:orange", "reparameterization": "tab:blue", "naive": "tab:grey"}
 _COMPONENTS = ("mu", "scale")
@@ -137,4 +142,121 @@ def plot_gradient_histogram(samples: Mapping[str, np.ndarray], *, exact: float |
     ax.set_ylabel("density (log scale)")
     ax.set_title(title or "Single-sample gradient estimates")
     ax.legend(fontsize=8)
+    return fig
+
+
+# --- the reparameterization trick as two computation graphs (the report's figure 1) -------------------------------
+
+DETERMINISTIC_STYLE = {"boxstyle": "round,pad=0.02,rounding_size=0.03", "facecolor": "#dbe9f6", "edgecolor": "tab:blue",
+                       "linewidth": 1.5}
+"""A deterministic node: a rounded square, blue (its value follows from its inputs)."""
+STOCHASTIC_STYLE = {"facecolor": "#fde3c8", "edgecolor": "tab:orange", "linewidth": 2.0}
+"""A stochastic node: a circle, orange (its value is drawn from a distribution)."""
+FORWARD_STYLE = {"color": "black", "linewidth": 1.3, "linestyle": "-"}
+BACKWARD_STYLE = {"color": "tab:red", "linewidth": 1.6, "linestyle": "--"}
+
+_NODE_RADIUS = 0.085
+# One graph per panel: nodes (name -> symbol, kind, position, note beside it), forward edges (the computation)
+# and backward edges (the gradient, from f towards phi: label, bend of the arc, and whether it is blocked, i.e.
+# cannot be taken).
+_GRAPHS = {
+    "original form": {
+        "nodes": {"phi": (r"$\phi$", "deterministic", (0.22, 0.14), ("parameters", "below")),
+                  "x": (r"$x$", "deterministic", (0.78, 0.14), ("input", "below")),
+                  "z": (r"$z$", "stochastic", (0.5, 0.52), (r"$z \sim q_\phi(z|x)$", "right")),
+                  "f": (r"$f$", "deterministic", (0.5, 0.88), (r"$f(z)$", "right"))},
+        "forward": [("phi", "z"), ("x", "z"), ("z", "f")],
+        "backward": [("f", "z", r"$\partial f/\partial z$", -0.45, False),
+                     ("z", "phi", r"$\partial f/\partial\phi$ ?", 0.45, True)],
+    },
+    "reparameterized form": {
+        "nodes": {"phi": (r"$\phi$", "deterministic", (0.1, 0.14), ("parameters", "below")),
+                  "x": (r"$x$", "deterministic", (0.5, 0.14), ("input", "below")),
+                  "eps": (r"$\epsilon$", "stochastic", (0.9, 0.14), (r"$\epsilon \sim \mathcal{N}(0, I)$", "below")),
+                  "z": (r"$z$", "deterministic", (0.5, 0.52),
+                        ("$z = g(\\phi, x, \\epsilon)$\n$\\;\\;\\, = \\mu + \\sigma\\odot\\epsilon$", "right")),
+                  "f": (r"$f$", "deterministic", (0.5, 0.88), (r"$f(z)$", "right"))},
+        "forward": [("phi", "z"), ("x", "z"), ("eps", "z"), ("z", "f")],
+        "backward": [("f", "z", r"$\partial f/\partial z$", -0.45, False),
+                     ("z", "phi", r"$\partial f/\partial\phi$", 0.45, False)],
+    },
+}
+
+
+def _node_patch(ax, name: str, kind: str, xy) -> None:
+    if kind == "stochastic":
+        patch = Circle(xy, _NODE_RADIUS, **STOCHASTIC_STYLE)
+    else:
+        side = 2 * _NODE_RADIUS * 0.9
+        patch = FancyBboxPatch((xy[0] - side / 2, xy[1] - side / 2), side, side, **DETERMINISTIC_STYLE)
+    patch.set_gid(f"node:{kind}:{name}")
+    ax.add_patch(patch)
+
+
+def _edge(ax, start, end, *, gid: str, style: dict, rad: float = 0.0) -> FancyArrowPatch:
+    arrow = FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, shrinkA=17, shrinkB=17,
+                            connectionstyle=f"arc3,rad={rad}", **style)
+    arrow.set_gid(gid)
+    ax.add_patch(arrow)
+    return arrow
+
+
+def reparameterization_graph(*, figsize=(7.0, 3.9)) -> Figure:
+    """The reparameterization trick as two computation graphs, side by side (the report's figure 1,
+    after Kingma and Welling 2019, fig. 2.3).
+
+    Left, the original form: :math:`z \\sim q_\\phi(z|x)` is a stochastic node between the parameters
+    :math:`\\phi` and :math:`f(z)`, so the gradient :math:`\\partial f/\\partial z` reaches :math:`z` and stops
+    there. Right, the reparameterized form: :math:`z = g(\\phi, x, \\epsilon) = \\mu + \\sigma\\odot\\epsilon`
+    is deterministic given the outside noise :math:`\\epsilon \\sim \\mathcal N(0, I)`, and the gradient
+    flows through :math:`z` to :math:`\\phi`.
+
+    Deterministic nodes are blue rounded squares, stochastic nodes orange circles; forward (computation)
+    arrows are solid black, backward (gradient) arrows dashed red, and the one the draw blocks is faded and
+    crossed out. Every node patch carries the gid
+    ``"node:<kind>:<name>"``, every arrow ``"forward:<from>-><to>"``, ``"backward:<from>-><to>"`` or
+    ``"blocked:<from>-><to>"`` (names ``phi``, ``x``, ``eps``, ``z``, ``f``), so the drawing can be checked.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=figsize)
+    for ax, (title, graph) in zip(axes, _GRAPHS.items()):
+        ax.set_xlim(-0.1, 1.1)
+        ax.set_ylim(-0.12, 1.0)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(title)
+        nodes = graph["nodes"]
+        for name, (symbol, kind, xy, (note, where)) in nodes.items():
+            _node_patch(ax, name, kind, xy)
+            ax.text(*xy, symbol, ha="center", va="center", fontsize="large")
+            if where == "right":
+                ax.text(xy[0] + 1.4 * _NODE_RADIUS, xy[1], note, ha="left", va="center")
+            else:
+                ax.text(xy[0], xy[1] - 1.35 * _NODE_RADIUS, note, ha="center", va="top")
+        for a, b in graph["forward"]:
+            _edge(ax, nodes[a][2], nodes[b][2], gid=f"forward:{a}->{b}", style=FORWARD_STYLE)
+        for a, b, label, rad, blocked in graph["backward"]:
+            start, end = np.array(nodes[a][2]), np.array(nodes[b][2])
+            # the gradient runs beside its forward arrow; arc3 puts the control point rad * (dy, -dx) off the
+            # chord's middle, so the arc's apex lies half of that off it
+            _edge(ax, start, end, gid=f"{'blocked' if blocked else 'backward'}:{a}->{b}",
+                  style={**BACKWARD_STYLE, "alpha": 0.45} if blocked else BACKWARD_STYLE, rad=rad)
+            chord = end - start
+            offset = rad * np.array([chord[1], -chord[0]])
+            apex = (start + end) / 2 + offset / 2
+            outward = offset / np.linalg.norm(offset)
+            ax.text(*(apex + 0.05 * outward), label, ha="left" if outward[0] > 0 else "right", va="center",
+                    color="tab:red")
+            if blocked:
+                ax.text(*apex, "✗", ha="center", va="center", color="tab:red", fontsize="xx-large", fontweight="bold",
+                        gid="blocked-mark")
+    node = {"linestyle": "none", "markersize": 13}
+    handles = [Line2D([], [], marker="s", markerfacecolor=DETERMINISTIC_STYLE["facecolor"],
+                      markeredgecolor=DETERMINISTIC_STYLE["edgecolor"], markeredgewidth=1.5, **node),
+               Line2D([], [], marker="o", markerfacecolor=STOCHASTIC_STYLE["facecolor"],
+                      markeredgecolor=STOCHASTIC_STYLE["edgecolor"], markeredgewidth=2.0, **node),
+               Line2D([], [], **FORWARD_STYLE), Line2D([], [], **BACKWARD_STYLE),
+               Line2D([], [], linestyle="none", marker="x", markersize=9, markeredgewidth=2.5, color="tab:red")]
+    labels = ["deterministic node", "stochastic node", "forward: computation", "backward: gradient",
+              "no gradient through a draw"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
     return fig

@@ -1,4 +1,4 @@
-// The front end of vaelib's decoding widgets (vaelib/widgets.py): the latent navigator and the
+// The front end of vaelib's decoding widgets (vaelib/widgets/decoders.py): the latent navigator and the
 // reconstruction sampler. An anywidget ES module: the same file runs in JupyterLab (anywidget's
 // lab extension) and in the book's static pages (anywidget's AMD front end, served by the site
 // itself: _ext/offline_assets.py), and tests import its `decode` in Node (tests/test_decoder_widget.py).
@@ -355,7 +355,7 @@ function renderSampler(model, el) {
       g.drawImage(tile, 1 + (k % cols) * 29, 1 + Math.floor(k / cols) * 29);
     });
     g.strokeStyle = "#d62728"; g.lineWidth = 1; g.strokeRect(0.5, 0.5, 29, 29); // the test digit itself
-    // per-pixel standard deviation across the decodings (ddof = 1), as vaelib.latent.decoding_spread
+    // per-pixel standard deviation across the decodings (ddof = 1), as vaelib.measures.latent_space.decoding_spread
     const std = new Float64Array(784);
     let mean = 0, largest = 0;
     for (let p = 0; p < 784; p++) {
