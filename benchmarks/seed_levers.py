@@ -47,7 +47,7 @@ def _batched_model(seeds, config):
     import tensorflow as tf
     from keras import ops
 
-    from vaelib.models import random_draws
+    from vaelib._runtime import random_draws
     from vaelib.models.networks import as_unit_interval
 
     class BatchedVAE(keras.Model):

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from keras import ops
 
-from vaelib.models import random_draws
+from vaelib._runtime import random_draws
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -40,7 +40,7 @@ def reparameterize(mu, log_var, epsilon):
 def sample_gaussian(mu, log_var, seed_generator):
     """Draw z ~ N(mu, diag(exp(log_var))) by reparameterization, differentiable in mu and log_var.
 
-    ``seed_generator`` (a keras.random.SeedGenerator) supplies epsilon (see :mod:`vaelib.models.random_draws`).
+    ``seed_generator`` (a keras.random.SeedGenerator) supplies epsilon (see :mod:`vaelib._runtime.random_draws`).
     """
     mu = ops.convert_to_tensor(mu)
     epsilon = random_draws.standard_normal(ops.shape(mu), seed_generator, dtype=mu.dtype)

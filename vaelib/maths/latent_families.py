@@ -22,7 +22,7 @@ from keras import ops
 
 from vaelib._runtime.validation import check_choice
 from vaelib.maths.gaussian import gaussian_kl, sample_gaussian
-from vaelib.models import random_draws
+from vaelib._runtime import random_draws
 
 FAMILIES = ("gaussian", "laplace", "uniform")
 LAPLACE_PRIOR_SCALE = 1.0 / math.sqrt(2.0)  # variance 2 b^2 = 1

@@ -1,7 +1,6 @@
 """The models and how they are trained.
 
     networks         dense encoders and decoders, the autoencoder and the beta-VAE (eq. 12)
-    random_draws     the training step's random numbers (Philox, from the model's seed)
     training         TrainConfig and train(): seeded, cached training with per-epoch history
     progress         what a live kernel shows while a model trains (never part of a result)
     report_settings  the report's setting as the book reads it, and trained() for the chapters

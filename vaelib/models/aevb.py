@@ -40,7 +40,7 @@ from vaelib._runtime.validation import (
     check_beta, check_choice, check_images, check_int, check_real, check_rng, check_seed,
 )
 from vaelib.maths.gaussian import gaussian_kl_numpy
-from vaelib.models import random_draws
+from vaelib._runtime import random_draws
 from vaelib.models.networks import LIKELIHOODS, METRIC_NAMES, VAE, check_vae, encode_mean, reconstruction_loss
 from vaelib.models.training import TrainConfig, fit_model
 
@@ -59,13 +59,6 @@ __all__ = [
 
 #: The Gaussian variance per pixel for which -log p(x|z) = squared error + constant.
 SQUARED_ERROR_VARIANCE = 0.5
-#: Rows the encoder and decoder see at once (:func:`vaelib.models.networks.encode_mean`, :func:`decoder_logits`,
-#: :func:`elbo_estimate`, :func:`reconstruction_moments`). A kernel keeps memory in proportion to
-#: the largest eager call for good (16,384 rows: 0.27 GB still resident after the call and a
-#: malloc_trim; 4,096: 0.07; 1,024: 0.02). The speed is the same; results agree to float32
-#: rounding (a small block can take another matrix kernel), and chapter 04's came out bit for bit
-#: the same at 2,048 as at 16,384 rows (benchmarks/LEVERS.md).
-_CHUNK_ROWS = EAGER_ROWS
 # Rows per block of log_likelihood's float64 temporaries (1,024 x 784 float64: 6.4 MB each).
 _LIKELIHOOD_BLOCK_ROWS = 1024
 #: Largest quadrature grid (points per image) :func:`reconstruction_moments` accepts.
@@ -77,7 +70,7 @@ def standard_normal(shape, seed_generator) -> "tf.Tensor":
 
     The training step is compiled by XLA (:data:`vaelib.models.training.JIT_COMPILE`), whose Philox
     generator gives other numbers than TensorFlow's own kernels for the same seed (see
-    :mod:`vaelib.models.random_draws`); drawing through an XLA-compiled function reproduces the trainer's eps
+    :mod:`vaelib._runtime.random_draws`); drawing through an XLA-compiled function reproduces the trainer's eps
     exactly (Algorithm 1 in chapter 04).
     """
     return _xla_standard_normal(tuple(int(n) for n in shape), seed_generator)
@@ -234,7 +227,7 @@ def _log_likelihood_rows(x, logits, likelihood: str, variance: float) -> np.ndar
 
 
 def _encode(model: VAE, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return encode_mean(model, x, batch_size=_CHUNK_ROWS)
+    return encode_mean(model, x)
 
 
 def decoder_logits(model, z) -> np.ndarray:
@@ -244,7 +237,7 @@ def decoder_logits(model, z) -> np.ndarray:
     z = np.asarray(z, dtype=np.float32)
     if z.ndim != 2 or z.shape[1] != model.latent_dim:
         raise ValueError(f"z must have shape (n, {model.latent_dim}), got {z.shape}")
-    return in_blocks(lambda block: model.decoder(block, training=False), z, rows=_CHUNK_ROWS).astype(np.float64)
+    return in_blocks(lambda block: model.decoder(block, training=False), z).astype(np.float64)
 
 
 def log_likelihood_at_mean(model, x, likelihood: str | None = None) -> np.ndarray:
@@ -258,7 +251,7 @@ def log_likelihood_at_mean(model, x, likelihood: str | None = None) -> np.ndarra
     def block(images):
         return log_likelihood(images, decoder_logits(model, _encode(model, images)[0]), likelihood)
 
-    return in_blocks(block, x, rows=_CHUNK_ROWS)
+    return in_blocks(block, x)
 
 
 def _log_likelihood_at(model: VAE, x: np.ndarray, z: np.ndarray, likelihood: str) -> np.ndarray:
@@ -270,8 +263,8 @@ def _log_likelihood_at(model: VAE, x: np.ndarray, z: np.ndarray, likelihood: str
     constant = (0.5 * x.shape[-1] * math.log(2.0 * math.pi * SQUARED_ERROR_VARIANCE)
                 if likelihood == "squared_error" else 0.0)
     out = np.empty(len(flat))
-    for start in range(0, len(flat), _CHUNK_ROWS):
-        rows = np.arange(start, min(start + _CHUNK_ROWS, len(flat)))
+    for start in range(0, len(flat), EAGER_ROWS):
+        rows = np.arange(start, min(start + EAGER_ROWS, len(flat)))
         logits = model.decoder(flat[rows], training=False)
         loss = reconstruction_loss(x[rows % n_images], logits, likelihood)  # row k belongs to image k mod n
         out[rows] = -np.asarray(loss, dtype=np.float64) - constant

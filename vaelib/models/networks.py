@@ -28,7 +28,7 @@ from keras import layers, ops
 from vaelib._runtime.batching import EAGER_ROWS, in_blocks
 from vaelib._runtime.validation import check_beta, check_choice, check_images, check_int, check_seed
 from vaelib.maths.latent_families import FAMILIES, kl_to_prior, posterior_location, sample_posterior
-from vaelib.models import random_draws
+from vaelib._runtime import random_draws
 
 IMAGE_SIZE = 784
 LIKELIHOODS = ("squared_error", "bernoulli")

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_KINDS = ("vae", "ae")
 # Modules whose source decides a training result; their text is part of the cache key.
-TRAINING_MODULES = ("_runtime/host.py", "_runtime/validation.py", "models/random_draws.py", "maths/gaussian.py",
+TRAINING_MODULES = ("_runtime/host.py", "_runtime/validation.py", "_runtime/random_draws.py", "maths/gaussian.py",
                     "maths/latent_families.py", "models/networks.py", "models/training.py")
 STEPS_PER_EXECUTION = 32
 # The whole training step (forward, backward, Adam's update, the trackers) is compiled by XLA,
