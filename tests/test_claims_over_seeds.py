@@ -1,6 +1,7 @@
-"""vaelib.claims.over_seeds: the cache key, the stored records and the checks on what is passed in.
+"""vaelib.claims.over_seeds: the cache key, the stored records, the checks on what is passed in, the
+table's order (and the rows chapter 12's prose names), and one measurement of every claim on tiny models.
 
-The measurement itself runs in chapter 12 (nbval at the defaults, papermill at smoke scale, where
+The measurement at scale runs in chapter 12 (nbval at the defaults, papermill at smoke scale, where
 the small models give new keys, so it is measured every time the library changes).
 """
 
@@ -9,6 +10,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from synthetic import digit_blobs
 
 from vaelib._runtime import cache
 
@@ -111,3 +113,68 @@ def test_bad_model_seeds_are_refused(seeds, error, match):
 def test_one_epoch_is_refused_before_any_training():
     with pytest.raises(ValueError, match="epochs must be >= 2, got 1"):
         over_seeds.measure_claims_over_seeds(None, None, epochs=1)
+
+
+def test_the_table_order_places_the_untested_statements_in_the_reports_order():
+    order = over_seeds.CHAPTER_06_ONWARDS
+    assert len(set(order)) == len(order)
+    # §4.1: sampling hinders overfitting, said of figure 3, after the repeated encodings and before prior draws
+    assert order[order.index("repeat") + 1] == "overfit" and order.index("overfit") < order.index("far")
+    # §4.2, figure 5: "a rounder structure and more efficient allocation of space"
+    assert order[order.index("epoch1-shape") + 1] == "space"
+
+
+@pytest.fixture(scope="module")
+def blob_digits():
+    """2,000 training images of a blob whose position encodes the digit, as uint8 pixels, and 1,000 test images
+    in [0, 1] (as the chapters pass them)."""
+    images, labels = digit_blobs(3000, seed=11, jitter=1.0, width=2.5)
+    pixels = np.round(255 * images).astype(np.uint8)
+    return pixels[:2000], labels[:2000], to_unit_interval(pixels[2000:]), labels[2000:]
+
+
+def test_every_claim_is_measured_on_tiny_models_in_the_tables_order(blob_digits, cache_dir):
+    from vaelib.measures import judge
+    from vaelib.models.training import train
+
+    x_train, y_train, x_test, y_test = blob_digits
+
+    def trained(**settings):
+        config = TrainConfig(hidden_units=(16,), epochs=2, snapshot_epochs=(1,), batch_size=64, **settings)
+        return train(config, x_train, x_test)
+
+    runs = {b: trained(beta=b) for b in (0.0, 1.0, 5.0, 50.0, 200.0, 500.0)}
+    family_runs = {"gaussian": [trained(seed=s) for s in range(3)], "laplace": trained(latent="laplace"),
+                   "uniform": trained(latent="uniform")}
+    classifier = judge.train_classifier(x_train, y_train, x_test, y_test, epochs=1, batch_size=64,
+                                        architecture="mlp")
+    table = over_seeds.measure_claim_table(runs, trained(model="ae"), classifier, family_runs, x_train, y_train,
+                                           x_test, y_test, seed=0, use_cache=False)
+    keys, order = [c.key for c in table.claims], over_seeds.CHAPTER_06_ONWARDS
+    for key in ("closer", "repeat", "overfit", "far", "epoch1-shape", "space", "epoch1-recon"):
+        assert keys.index(key) == order.index(key)
+    assert keys[-2:] == ["laplace", "uniform"] and all(c.verdict in claims.VERDICTS for c in table.claims)
+    found = {c.key: c for c in table.claims}
+    overfit, space = found["overfit"], found["space"]
+    assert [k.what for k in overfit.checks] == ["relative gap g of the autoencoder", "relative gap g, AE minus VAE"]
+    assert overfit.chapter == space.chapter == "12_claims"
+    # the coverage after the first and the last epoch, for β = 0, 1 and 5: two steps each
+    assert list(space.values["coverage"]) == ["1", "2"] and len(space.checks) == 4  # keys stored as text
+    assert all(0.0 <= c <= 1.0 for by_beta in space.values["coverage"].values() for c in by_beta.values())
+
+
+def test_the_rows_chapter_12_names_are_the_claims_it_describes():
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).resolve().parents[1] / "book" / "12_claims.ipynb").read_text())
+    prose = " ".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+    prose = " ".join(prose.split())
+    row = {key: i + 1 for i, key in enumerate(over_seeds.CHAPTER_06_ONWARDS)}
+    said = {f"rows {row['overfit']} and {row['space']}, which only this chapter measures": ("overfit", "space"),
+            f"rows {row['beta0-nn']} and {row['beta0-least']}:": ("beta0-nn", "beta0-least"),
+            f"Row {row['beta0-least-epoch1']} is the same statement about figure 5": ("beta0-least-epoch1",),
+            f"rows {row['share-0']}–{row['share-50']}, one per β": ("share-0", "share-1", "share-5", "share-50"),
+            f"row {row['share-0']}'s four statements": ("share-0",)}
+    for phrase, keys in said.items():
+        assert phrase in prose, f"chapter 12 should say {phrase!r} (the rows of {keys} in CHAPTER_06_ONWARDS)"
+    assert [row[k] for k in ("share-0", "share-1", "share-5", "share-50")] == list(range(row["share-0"], row["share-0"] + 4))

@@ -2,8 +2,10 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
+from synthetic import digit_blobs
 from tolerances import FLOAT32_REORDERED
 
 from vaelib._runtime import cache
@@ -14,13 +16,8 @@ from vaelib.measures import judge
 @pytest.fixture(scope="module")
 def labelled_blobs():
     """400 training and 100 test images of a blob whose position encodes the label (10 classes)."""
-    rng = np.random.default_rng(7)
-    grid = np.stack(np.meshgrid(np.arange(28), np.arange(28), indexing="ij"), axis=-1).reshape(784, 2)
-    anchors = np.array([(7 + 14 * (c // 5), 4 + 5 * (c % 5)) for c in range(10)], dtype=float)
-    labels = rng.integers(0, 10, size=500).astype(np.uint8)
-    centres = anchors[labels] + rng.normal(0, 0.7, size=(500, 2))
-    squared = ((grid[None] - centres[:, None]) ** 2).sum(-1)
-    images = np.exp(-squared / (2 * 2.0**2)).astype(np.float32)
+    images, labels = digit_blobs(500, seed=7, jitter=0.7, width=2.0)
+    images = images.astype(np.float32)
     return images[:400], labels[:400], images[400:], labels[400:]
 
 
@@ -214,3 +211,48 @@ def test_classifier_trains_on_pixels_exactly_as_on_their_floats(labelled_blobs):
     for a, b in zip(from_pixels.model.get_weights(), from_floats.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert from_pixels.test_accuracy == from_floats.test_accuracy
+
+
+def test_the_weaker_mlp_judge_builds_trains_and_caches_apart(labelled_blobs, cache_dir):
+    mlp = judge.ClassifierConfig(architecture="mlp")
+    # the architecture's own settings fill what is left out (judge.ARCHITECTURES)
+    assert (mlp.epochs, mlp.learning_rate, mlp.filters, mlp.dense_units, mlp.dense_layers) == (10, 2.5e-5, (), 32, 2)
+    model = mlp.build_model()
+    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense", "Dense", "Dense"]
+    assert model.count_params() == 784 * 32 + 32 + 32 * 32 + 32 + 32 * 10 + 10
+    cnn = judge.ClassifierConfig()
+    assert (cnn.epochs, cnn.learning_rate, cnn.filters, cnn.dense_units, cnn.dense_layers) == (3, 2e-3, (16, 32), 64, 1)
+    assert any(type(layer).__name__ == "Conv2D" for layer in cnn.build_model().layers)
+    # the cache keys of the two architectures differ, with everything else the same
+    assert (judge.classifier_cache_key(judge.ClassifierConfig(**TINY, architecture="mlp"), *labelled_blobs)
+            != judge.classifier_cache_key(judge.ClassifierConfig(**TINY), *labelled_blobs))
+    # it trains through the same path and cache as the CNN; a learning rate that learns on 400 images
+    x_train, y_train, x_test, y_test = labelled_blobs
+    first = judge.train_classifier(x_train, y_train, x_test, y_test, **TINY, architecture="mlp")
+    assert first.config.architecture == "mlp" and not first.from_cache and 0.0 <= first.test_accuracy <= 1.0
+    assert judge.predict_proba(first, x_test).shape == (100, 10)
+    again = judge.train_classifier(x_train, y_train, x_test, y_test, **TINY, architecture="mlp")
+    assert again.from_cache and again.test_accuracy == first.test_accuracy
+    for a, b in zip(first.model.get_weights(), again.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    judge.train_classifier(x_train, y_train, x_test, y_test, **TINY)  # the CNN: another entry
+    assert len(_entries(cache_dir)) == 2
+    learning = judge.ClassifierConfig(**TINY, architecture="mlp", learning_rate=1e-2)
+    keras_model = learning.build_model()
+    keras.utils.set_random_seed(learning.seed)
+    keras_model.fit(x_train, y_train.astype(np.int32), epochs=learning.epochs, batch_size=learning.batch_size, verbose=0)
+    # the blobs are well separated: a dense network at a working learning rate labels most test images right
+    assert judge.label_accuracy(judge.predict_proba(keras_model, x_test), y_test) > 0.5
+
+
+def test_bad_architectures_are_refused(labelled_blobs, cache_dir):
+    with pytest.raises(ValueError, match="architecture must be one of 'cnn', 'mlp'; got 'resnet'"):
+        judge.ClassifierConfig(architecture="resnet")
+    with pytest.raises(ValueError, match="architecture must be one of 'cnn', 'mlp'; got 'MLP'"):
+        judge.train_classifier(*labelled_blobs, **TINY, architecture="MLP")
+    with pytest.raises(ValueError, match=r"filters must be two positive integers for architecture='cnn' and \(\) for "
+                                         r"'mlp' \(which has no convolutions\), got \(8, 8\) with 'mlp'"):
+        judge.ClassifierConfig(architecture="mlp", filters=(8, 8))
+    with pytest.raises(ValueError, match="dense_layers must be >= 1, got 0"):
+        judge.ClassifierConfig(architecture="mlp", dense_layers=0)
+    assert not _entries(cache_dir) if cache_dir.exists() else True  # nothing was trained or cached

@@ -188,3 +188,72 @@ def test_bad_grid_sizes_and_percentiles():
         latent_space.percentile_extent(np.zeros((10, 3)))
     with pytest.raises(ValueError, match="extent must hold finite intervals with low < high"):
         latent_space.percentile_extent(np.zeros((10, 2)))  # all codes at one point: an empty rectangle
+
+
+def test_prior_region_draws_are_the_prior_restricted_to_its_region():
+    level = 0.95
+    z = latent_space.prior_region_draws(100_000, 2, rng=np.random.default_rng(3), level=level)
+    squared = np.sum(z**2, axis=1)
+    assert z.shape == (100_000, 2) and squared.max() <= stats.chi2.ppf(level, df=2) * (1 + 1e-12)
+    # |z|^2 given the region is chi2 conditioned on <= its 0.95 quantile: its CDF there is chi2.cdf / 0.95
+    conditional = stats.chi2.cdf(squared, df=2) / level
+    assert stats.kstest(conditional, "uniform").pvalue > 1e-3
+    # the direction is uniform: the mean of the unit vectors is 0 within 5 s.e. (1 / sqrt(2n) per axis)
+    unit = z / np.linalg.norm(z, axis=1, keepdims=True)
+    assert np.all(np.abs(unit.mean(axis=0)) < 5 / np.sqrt(2 * len(z)))
+    # one seed, the same draws; in 5 dimensions too
+    again = latent_space.prior_region_draws(100_000, 2, rng=np.random.default_rng(3), level=level)
+    np.testing.assert_array_equal(z, again)
+    z5 = latent_space.prior_region_draws(2000, 5, rng=0, level=0.5)
+    assert np.all(np.sum(z5**2, axis=1) <= stats.chi2.ppf(0.5, df=5) * (1 + 1e-12))
+
+
+def test_prior_spacing_is_the_poisson_quantile_of_the_prior_density():
+    points = np.array([[0.0, 0.0], [2.0, 1.0]])
+    r = latent_space.prior_spacing(points, 10_000, quantile=0.99)
+    density = np.exp(-0.5 * np.sum(points**2, axis=1)) / (2 * np.pi)
+    # exp(-n p pi r^2) = 0.01 in 2-D
+    np.testing.assert_allclose(np.exp(-10_000 * density * np.pi * r**2), 0.01, rtol=1e-12)
+    assert r[0] == pytest.approx(0.0303, abs=1e-4)  # the centre: r = sqrt(2 ln 100 / n)
+    # in 3-D the ball's volume is 4/3 pi r^3
+    r3 = latent_space.prior_spacing(np.zeros((1, 3)), 1000, quantile=0.5)
+    assert np.exp(-1000 * (2 * np.pi) ** -1.5 * 4 / 3 * np.pi * r3[0] ** 3) == pytest.approx(0.5, rel=1e-12)
+
+
+def test_a_prior_cloud_covers_its_region_and_other_clouds_less():
+    # the figures quoted in vaelib.claims.rules (COVERAGE_QUANTILE): 10,000 codes, 5,000 points of the region
+    rng = np.random.default_rng(6)
+    n = 10_000
+    points = latent_space.prior_region_draws(5000, 2, rng=rng)
+    radius = latent_space.prior_spacing(points, n)
+    assert radius.min() == pytest.approx(0.03, abs=0.001) and radius.max() == pytest.approx(0.14, abs=0.01)
+    z = rng.standard_normal((n, 2))
+    clouds = {"prior": (z, 0.99), "twice as wide": (2 * z, 0.85), "a third": (z / 3, 0.44),
+              "split by a lane of 1": (z + np.where(z[:, :1] > 0, 0.5, -0.5) * np.array([1.0, 0.0]), 0.61)}
+    for name, (cloud, expected) in clouds.items():
+        covered = latent_space.covered_by_codes(points, cloud, radius)
+        assert covered.dtype == bool and covered.shape == (5000,)
+        # binomial s.e. over 5,000 points is at most 0.007; the codes' own randomness adds about as much
+        assert covered.mean() == pytest.approx(expected, abs=0.025), name
+    # one radius for every point works too; covered and far are complements
+    far = latent_space.fraction_far_from_codes(points, 2 * z, 0.1)
+    assert round(far * len(points)) + latent_space.covered_by_codes(points, 2 * z, 0.1).sum() == len(points)
+
+
+def test_bad_coverage_arguments():
+    with pytest.raises(ValueError, match="level must be < 1"):
+        latent_space.prior_region_draws(10, 2, rng=0, level=1.0)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        latent_space.prior_region_draws(0, 2, rng=0)
+    with pytest.raises(TypeError, match="rng must be a numpy Generator"):
+        latent_space.prior_region_draws(10, 2, rng="seed")
+    with pytest.raises(ValueError, match="n_codes must be >= 1"):
+        latent_space.prior_spacing(np.zeros((3, 2)), 0)
+    with pytest.raises(ValueError, match="quantile must be < 1"):
+        latent_space.prior_spacing(np.zeros((3, 2)), 10, quantile=1.0)
+    with pytest.raises(ValueError, match=r"radius must be one distance or one per point \(3 values\)"):
+        latent_space.covered_by_codes(np.zeros((3, 2)), np.zeros((3, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="radius must be >= 0"):
+        latent_space.covered_by_codes(np.zeros((3, 2)), np.zeros((3, 2)), -0.5)
+    with pytest.raises(ValueError, match="points must have 2 columns"):
+        latent_space.covered_by_codes(np.zeros((3, 3)), np.zeros((3, 2)), 0.5)

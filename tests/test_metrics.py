@@ -201,3 +201,69 @@ def test_nearest_neighbour_distance_reads_uint8_reference_as_its_floats():
                                   metrics.nearest_neighbour_distance(images, to_unit_interval(pixels), chunk_size=32))
     with pytest.raises(TypeError, match="reference must be uint8 pixels 0-255 or floats"):
         metrics.nearest_neighbour_distance(images, pixels.astype(np.int32))
+
+
+def test_relative_gap_and_its_standard_error_in_closed_form():
+    train, test = np.array([1.0, 2.0, 3.0, 6.0]), np.array([2.0, 4.0, 3.0, 7.0, 4.0])
+    gap, se = metrics.relative_gap(train, test)
+    r, t = train.mean(), test.mean()
+    assert gap == pytest.approx(t / r - 1, rel=1e-14)
+    se_r, se_t = train.std(ddof=1) / np.sqrt(4), test.std(ddof=1) / np.sqrt(5)
+    assert se == pytest.approx(t / r * np.sqrt((se_t / t) ** 2 + (se_r / r) ** 2), rel=1e-12)
+    # a model against one that never errs differently on train and test (constant errors): the
+    # difference's standard error is the first model's own
+    diff, se_diff = metrics.relative_gap_difference(train, test, np.full(4, 2.0), np.full(5, 2.0))
+    assert (diff, se_diff) == (pytest.approx(gap, rel=1e-14), pytest.approx(se, rel=1e-12))
+
+
+def test_gap_difference_standard_error_against_monte_carlo():
+    # two models whose errors share each image's difficulty h (paired), on independent train and test sets
+    rng = np.random.default_rng(8)
+
+    def sample(n, scale):
+        h = rng.gamma(4.0, 8.0, n)
+        return h * scale * rng.uniform(0.8, 1.2, n), h * 1.3 * scale * rng.uniform(0.8, 1.2, n)
+
+    differences, ses, unpaired = [], [], []
+    for _ in range(400):
+        a_train, b_train = sample(500, 1.0)
+        a_test, b_test = sample(500, 1.05)
+        d, se = metrics.relative_gap_difference(a_train, a_test, b_train, b_test)
+        differences.append(d)
+        ses.append(se)
+        unpaired.append(np.hypot(metrics.relative_gap(a_train, a_test)[1], metrics.relative_gap(b_train, b_test)[1]))
+    # both models have the same true gap (5%): the differences centre on 0 (5 s.e. of their mean)
+    assert abs(np.mean(differences)) < 5 * np.std(differences) / np.sqrt(400)
+    # the delta method's s.e. matches the spread of the differences: 400 replicates give the spread to
+    # about 1 / sqrt(2 * 400) = 3.5%; 15% is more than 4 times that
+    assert np.mean(ses) == pytest.approx(np.std(differences, ddof=1), rel=0.15)
+    # pairing the images matters: treating the two gaps as independent overstates the s.e. several times
+    assert np.mean(unpaired) > 3 * np.mean(ses)
+
+
+def test_errors_at_code_for_both_kinds_of_model(small_images):
+    from vaelib.models.training import TrainConfig
+
+    x = small_images[1]
+    vae = TrainConfig(hidden_units=(16,), epochs=1).build_model()
+    ae = TrainConfig(model="ae", hidden_units=(16,), epochs=1).build_model()
+    at_code = metrics.errors_at_code(vae, x, batch_size=50)
+    np.testing.assert_array_equal(at_code, metrics.reconstruction_errors(vae, x, batch_size=50)[0])
+    expected = metrics.squared_error(x, np.asarray(ae.decode(ae.encode(x))))
+    np.testing.assert_allclose(metrics.errors_at_code(ae, x), expected, rtol=1e-6)
+    with pytest.raises(TypeError, match="model must be a vaelib Autoencoder or VAE, got _LinearVAE"):
+        metrics.errors_at_code(_LinearVAE(0.0), x)
+
+
+def test_bad_gap_inputs():
+    good = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"train_errors must be a 1-D array of at least 2 per-image errors, got shape \(1,\)"):
+        metrics.relative_gap([1.0], good)
+    with pytest.raises(ValueError, match=r"test_errors must hold finite, non-negative errors"):
+        metrics.relative_gap(good, [1.0, -2.0])
+    with pytest.raises(ValueError, match="train_errors must have a positive mean"):
+        metrics.relative_gap(np.zeros(3), good)
+    with pytest.raises(ValueError, match="the two models must be measured on the same images"):
+        metrics.relative_gap_difference(good, good, good[:2], good)
+    with pytest.raises(ValueError, match=r"test_b must be a 1-D array"):
+        metrics.relative_gap_difference(good, good, good, np.ones((3, 2)))

@@ -45,6 +45,19 @@ def per_image(name: str, values) -> np.ndarray:
     return array
 
 
+def paired_errors(**named) -> list[np.ndarray]:
+    """Per-image errors (:func:`per_image`, and non-negative) given by name, every array of the same length
+    (one error per image of the same images)."""
+    arrays = {name: per_image(name, values) for name, values in named.items()}
+    for name, array in arrays.items():
+        if np.any(array < 0):
+            raise ValueError(f"{name} must hold non-negative errors, got values down to {array.min():g}")
+    if len({len(a) for a in arrays.values()}) > 1:
+        raise ValueError(f"{' and '.join(arrays)} must hold one error per image of the same images, got "
+                         f"{', '.join(str(len(a)) for a in arrays.values())} errors")
+    return list(arrays.values())
+
+
 def mean_se(values: np.ndarray) -> tuple[float, float]:
     """Mean and standard error of the mean of per-item values."""
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))

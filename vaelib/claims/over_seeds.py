@@ -22,19 +22,23 @@ import numpy as np
 from vaelib._runtime import cache
 from vaelib._runtime.memory import releases_free_memory
 from vaelib._runtime.validation import check_images, check_int, check_labels, check_seed, check_training_images
-from vaelib.claims import ae_vs_vae, beta_effects, latent_travel, loss_dynamics, other_latents, sample_quality
+from vaelib.claims import (
+    ae_vs_vae, beta_effects, latent_travel, loss_dynamics, other_latents, sample_quality, space_allocation,
+)
 from vaelib.claims.rules import Claim, across_seeds
 from vaelib.data import UnitMnist, images_digest, unit_images
 from vaelib.measures import family_comparison, figure14, judge
 from vaelib.models.report_settings import REPORT_EPOCHS, announce_training, report_config, trained
 from vaelib.models.training import TrainResult
 
-CHAPTER_06_ONWARDS = ("closer", "normal", "narrower", "repeat", "far", "tv",
-                      "epoch1-shape", "epoch1-recon", "beta0-least-epoch1", "separation", "after5", "extreme",
+CHAPTER_06_ONWARDS = ("closer", "normal", "narrower", "repeat", "overfit", "far", "tv",
+                      "epoch1-shape", "space", "epoch1-recon", "beta0-least-epoch1", "separation", "after5", "extreme",
                       "beta0-nn", "beta0-least", "fig9", "fig9-kl", "share-0", "share-1", "share-5", "share-50",
                       "beta0-recon", "beta0-match", "beat-recon", "improve", "beats-originals")
 """The table's order up to figure 13; figure 14's claims (``travel-*``) and the closing paragraph's
-(``laplace``, ``uniform``) follow."""
+(``laplace``, ``uniform``) follow. ``overfit`` (§4.1: sampling hinders overfitting, said of figure 3) and
+``space`` (§4.2: larger β allocates the space more efficiently, said of figure 5 beside ``epoch1-shape``'s
+rounder scatter) are statements no earlier chapter tested; chapter 12 measures and explains them."""
 BETAS_FIGURES_5_8 = (0.0, 1.0, 5.0)
 BETA_LARGE = 50.0
 BETAS_EXTREME = (200.0, 500.0)
@@ -44,8 +48,8 @@ N_GAUSSIAN_SEEDS = 3
 MODEL_SEEDS = (0, 1, 2)
 """The training seeds behind every verdict: each model a claim rests on is trained from each of them."""
 N_HEAD = 10_000
-"""Training images held as floats: chapter 11's kNN reference codes (10,000) and chapter 10's
-nearest-neighbour search (its first 5,000)."""
+"""Training images held as floats: chapter 11's kNN reference codes (10,000), chapter 10's
+nearest-neighbour search (its first 5,000) and the training errors of the generalisation gap (10,000)."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,16 @@ def _check_inputs(runs, autoencoder, family_runs):
 
 
 def _measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed) -> list[Claim]:
-    # section 4.1, figures 2-4 (chapter 06)
-    aevsvae = ae_vs_vae.measure_ae_vs_vae(autoencoder.model(), runs[1.0].model(), x_test, y_test, seed=seed)
+    # chapters 10 and 11 and the generalisation gap use the first 10,000 training images, so only those are
+    # held as floats
+    x_head = unit_images(x_train[:N_HEAD], name="x_train")
+    # section 4.1, figures 2-4 (chapter 06), and its statement on overfitting (measured here only)
+    ae, vae = autoencoder.model(), runs[1.0].model()
+    aevsvae = ae_vs_vae.measure_ae_vs_vae(ae, vae, x_test, y_test, seed=seed)
     found = {c.key: c for c in ae_vs_vae.ae_vs_vae_claims(aevsvae)}
+    found["overfit"] = ae_vs_vae.claim_sampling_hinders_overfitting(
+        **ae_vs_vae.measure_generalisation(ae, vae, x_head, x_test))
+    del aevsvae, ae, vae
     # section 4.2, figures 5-9 (chapter 07); one draw per image for the sampled error, which no claim uses
     # (the table is cached as a whole, so this measurement is not cached on its own)
     betas = list(BETAS_FIGURES_5_8)
@@ -96,9 +107,14 @@ def _measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_tes
                                          betas_extreme=list(BETAS_EXTREME), seed=seed, n_draws=1, use_cache=False)
     found.update({c.key: c for c in beta_effects.beta_effects_claims(beta_m, betas=betas, beta_large=BETA_LARGE,
                                                                betas_extreme=list(BETAS_EXTREME))})
-    first = min(runs[1.0].snapshots)
+    first, last = min(runs[1.0].snapshots), max(runs[1.0].snapshots)
     found["epoch1-recon"] = beta_effects.claim_epoch1_reconstructions_alike({b: beta_m["rows"][b, first]["err_mu"]
                                                                        for b in betas})
+    # the coverage of the prior's region by the same test codes (one draw per image), after the first and last epoch
+    coverage = space_allocation.measure_space_coverage({(b, e): beta_m["summary"][b, e]["z"] for b in betas
+                                                        for e in (first, last)}, seed=seed)
+    found["space"] = space_allocation.claim_space_allocation({e: {b: coverage["covered"][b, e] for b in betas}
+                                                              for e in (first, last)})
     # figures 9-11 (chapter 08)
     for b in BETAS_LOSS_SHARES:
         found[f"share-{b:g}"] = loss_dynamics.claim_kl_share_dynamics(runs[b].history, b, "unweighted")
@@ -111,9 +127,7 @@ def _measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_tes
     found["beta0-least-epoch1"] = sample_quality.claim_beta0_samples_least_recognizable(at(first), epoch=first)
     found["beta0-match"] = sample_quality.claim_beta0_samples_match_reconstructions(at(quality["last_epoch"]))
     found["beat-recon"] = sample_quality.claim_samples_beat_reconstructions(at(quality["last_epoch"]))
-    # figure 14 (chapter 10): the report's reading of it as claims; chapters 10 and 11 use the first
-    # 5,000 and 10,000 training images, so only those are held as floats
-    x_head = unit_images(x_train[:N_HEAD], name="x_train")
+    # figure 14 (chapter 10): the report's reading of it as claims
     travel_m = figure14.measure_figure14({b: runs[b].model() for b in BETAS_FIGURE_14}, classifier, x_test, y_test,
                                        x_head, seed=seed)
     travel_claims = latent_travel.figure14_claims(**travel_m["claim_inputs"])

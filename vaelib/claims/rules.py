@@ -68,6 +68,40 @@ REGION_AGREEMENT_MIN = 0.8
     five are that digit.
 MIN_DIRECT_PATHS = 10
     Fewer direct paths between two digits than this are too few to judge the borders.
+GAP_FLOOR = -1
+    "Hinders overfitting" (§4.1; measured in chapter 12). Overfitting is fitting the training images
+    better than unseen ones, so its measure is the relative generalisation gap
+    g = (E_test - E_train) / E_train of the mean squared error at the code (z = encoder(x) for the
+    autoencoder, z = mu for the beta = 1 VAE, no draw), after the last epoch, on the first 10,000
+    training images and the 10,000 test images. Relative, because the two models reach different
+    errors and the report's statement is about how much of the fit fails to carry over, not about
+    the size of the error. Keras' per-epoch training loss is not used for E_train: it is a running
+    mean over the epoch's batches while the weights still change, not comparable with the
+    end-of-epoch test loss. Two parts. The autoencoder overfits, g_AE > 0 by N_SE standard errors:
+    without that there is nothing for sampling to hinder, and the claim stays undecided (this part's
+    fails-at is GAP_FLOOR, the smallest gap there is, a test error of 0, so it never fails). And
+    g_AE - g_VAE > 0 by N_SE standard errors (delta method; the two models' errors on one image are
+    paired, training and test images are independent samples); g_AE - g_VAE < 0 by N_SE standard
+    errors, the VAE generalising worse, is "not reproduced". With sampling and the KL term both
+    in the VAE, a reproduced verdict cannot say which of the two does the hindering.
+COVERAGE_LEVEL = 0.95, COVERAGE_QUANTILE = 0.99
+    "A more efficient allocation of space" for larger beta (§4.2, figure 5 and the text on figures
+    6-8; measured in chapter 12). The space a VAE is given is where its prior puts the codes it will
+    decode, so allocating it efficiently is filling it as the prior does, with no holes where a prior
+    draw would land. The measure is the coverage: the share of the prior's COVERAGE_LEVEL region
+    (where 95% of prior draws land), weighted as the prior weights it, that has a code (one draw
+    z ~ q(z|x) per test image) within r(z), the distance within which as many codes drawn from N(0, I)
+    would have one with probability COVERAGE_QUANTILE (a local yardstick in the prior's units, the
+    same for every model: vaelib.measures.latent_space.prior_spacing). A cloud distributed as the
+    prior covers 0.99; a cloud spread twice as wide covers about 0.85, one squeezed to a third 0.44,
+    one split into two halves with a lane of one prior unit between them 0.61 (10,000 codes). A
+    yardstick taken from each cloud's own spacing would not do: a cloud spread ten times wider has
+    gaps ten times wider and would cover the region however few codes fell in it. The coverage is
+    estimated from 5,000 points drawn from the prior restricted to the region, the same points for
+    every model. The claim holds if, after epoch 1 and after the last epoch, each step up in beta
+    (0 to 1, 1 to 5) raises the coverage by more than N_SE standard errors (paired over the points);
+    a step that lowers it by more than N_SE standard errors makes it "not reproduced". A coverage
+    that cannot rise further (both near 0.99) leaves the step undecided.
 """
 
 from __future__ import annotations
@@ -107,6 +141,9 @@ SIMILAR_MAX_BITS = 1.0
 DIVERSE_MIN_BITS = 2.0
 REGION_AGREEMENT_MIN = 0.8
 MIN_DIRECT_PATHS = 10
+GAP_FLOOR = -1.0
+COVERAGE_LEVEL = 0.95
+COVERAGE_QUANTILE = 0.99
 
 PARTS_RULE = ("a claim of several parts is reproduced when every part holds, not reproduced when some part "
               "fails, inconclusive otherwise")

@@ -11,7 +11,9 @@ a reconstruction that looks like another digit counts as wrong).
 
 The classifier (:func:`train_classifier`) is a small convolutional network trained with a seed
 and cached on disk exactly like the VAEs (:mod:`vaelib._runtime.cache`): the key is made of its
-configuration, a digest of the data, the source of this module and the library versions.
+configuration, a digest of the data, the source of this module and the library versions. A weaker
+judge of about the report's quality, a dense network trained briefly (``architecture="mlp"``,
+:data:`ARCHITECTURES`), goes through the same path.
 """
 
 from __future__ import annotations
@@ -30,13 +32,30 @@ from vaelib._runtime import cache
 from vaelib._runtime.batching import in_blocks
 from vaelib._runtime.memory import releases_free_memory
 from vaelib._runtime.validation import (
-    check_images, check_int, check_labels, check_real, check_seed, check_training_images,
+    check_choice, check_images, check_int, check_labels, check_real, check_seed, check_training_images,
 )
 from vaelib.data import images_digest, unit_images
 from vaelib.models.networks import as_unit_interval
 
 N_CLASSES = 10
 STEPS_PER_EXECUTION = 16
+
+ARCHITECTURES = {
+    "cnn": {"epochs": 3, "learning_rate": 2e-3, "filters": (16, 32), "dense_units": 64, "dense_layers": 1},
+    "mlp": {"epochs": 10, "learning_rate": 2.5e-5, "filters": (), "dense_units": 32, "dense_layers": 2},
+}
+"""The classifiers and the settings each takes by default (a setting left as None in :class:`ClassifierConfig`).
+
+``"cnn"``, the book's judge: two 3x3 convolutions (``filters`` channels, each followed by 2x2 max pooling)
+and one hidden dense layer, 98-99% test accuracy on MNIST after 3 epochs. ``"mlp"``, a judge of
+about the report's quality ("a neural network with multiple layers" that after 10 epochs classified
+"over 85 percent" of the test digits right, with an average top-class confidence of 0.71 on them):
+two dense hidden layers of 32 units and no convolutions, trained for 10 epochs with Adam at a small
+learning rate, 2.5e-5, chosen so that it stops well short of what it could learn. Measured on full
+MNIST (60,000 training, 10,000 test images), seeds 0, 1, 2: test accuracy 0.878, 0.864, 0.863 and
+mean top-class confidence on the test images 0.709, 0.685, 0.674 (the same network trained with
+Adam's default rate, 1e-3, reaches 0.92 after a single epoch).
+"""
 
 
 @dataclass(frozen=True)
@@ -46,39 +65,57 @@ class ClassifierConfig:
     Parameters
     ----------
     seed : seeds weight initialisation and shuffling (keras.utils.set_random_seed)
+    architecture : ``"cnn"`` (the book's judge) or ``"mlp"`` (a weaker one); see :data:`ARCHITECTURES`
     epochs, batch_size, learning_rate : optimisation (Adam, cross-entropy)
-    filters : channels of the two 3x3 convolution layers (each followed by 2x2 max pooling)
-    dense_units : width of the hidden dense layer before the 10-way softmax
+    filters : channels of the two 3x3 convolution layers (each followed by 2x2 max pooling); "cnn" only
+        (an "mlp" has none: ``()``)
+    dense_units, dense_layers : width and number of the hidden dense layers before the 10-way softmax
+        (after the convolutions, for "cnn")
+
+    epochs, learning_rate, filters, dense_units and dense_layers left as None take the architecture's
+    value in :data:`ARCHITECTURES`.
     """
 
     seed: int = 0
-    epochs: int = 3
+    architecture: str = "cnn"
+    epochs: int | None = None
     batch_size: int = 256
-    learning_rate: float = 2e-3
-    filters: tuple[int, int] = (16, 32)
-    dense_units: int = 64
+    learning_rate: float | None = None
+    filters: tuple[int, ...] | None = None
+    dense_units: int | None = None
+    dense_layers: int | None = None
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
         set_("seed", check_seed(self.seed))
+        set_("architecture", check_choice("architecture", self.architecture, ARCHITECTURES))
+        for name, default in ARCHITECTURES[self.architecture].items():
+            if getattr(self, name) is None:
+                set_(name, default)
         set_("epochs", check_int("epochs", self.epochs, minimum=1))
         set_("batch_size", check_int("batch_size", self.batch_size, minimum=1))
         set_("learning_rate", check_real("learning_rate", self.learning_rate, minimum=0.0, inclusive_minimum=False))
-        if isinstance(self.filters, (str, bytes)) or len(tuple(self.filters)) != 2:
-            raise ValueError(f"filters must be two positive integers, got {self.filters!r}")
+        n_filters = 2 if self.architecture == "cnn" else 0
+        if isinstance(self.filters, (str, bytes)) or len(tuple(self.filters)) != n_filters:
+            raise ValueError(f"filters must be two positive integers for architecture='cnn' and () for 'mlp' "
+                             f"(which has no convolutions), got {self.filters!r} with {self.architecture!r}")
         set_("filters", tuple(check_int("filters entry", f, minimum=1) for f in self.filters))
         set_("dense_units", check_int("dense_units", self.dense_units, minimum=1))
+        set_("dense_layers", check_int("dense_layers", self.dense_layers, minimum=1))
 
     def build_model(self) -> keras.Model:
         """A fresh, compiled classifier: (n, 784) pixels in [0, 1] -> (n, 10) class probabilities."""
         layers = keras.layers
         inputs = keras.Input(shape=(784,), name="pixels")
-        h = layers.Reshape((28, 28, 1))(inputs)
-        for i, channels in enumerate(self.filters):
-            h = layers.Conv2D(channels, 3, activation="relu", name=f"conv_{i}")(h)
-            h = layers.MaxPooling2D(2, name=f"pool_{i}")(h)
-        h = layers.Flatten()(h)
-        h = layers.Dense(self.dense_units, activation="relu", name="hidden")(h)
+        h = inputs
+        if self.filters:
+            h = layers.Reshape((28, 28, 1))(h)
+            for i, channels in enumerate(self.filters):
+                h = layers.Conv2D(channels, 3, activation="relu", name=f"conv_{i}")(h)
+                h = layers.MaxPooling2D(2, name=f"pool_{i}")(h)
+            h = layers.Flatten()(h)
+        for i in range(self.dense_layers):
+            h = layers.Dense(self.dense_units, activation="relu", name="hidden" if i == 0 else f"hidden_{i}")(h)
         outputs = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(h)
         model = _PixelClassifier(inputs, outputs, name="digit_classifier")
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="sparse_categorical_crossentropy",
@@ -136,8 +173,9 @@ def _check_labelled(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @releases_free_memory
-def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: int = 3, *, batch_size: int = 256,
-                     use_cache: bool = True, cache_dir=None) -> Classifier:
+def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: int | None = None, *,
+                     batch_size: int = 256, architecture: str = "cnn", use_cache: bool = True,
+                     cache_dir=None) -> Classifier:
     """Train (or load from the cache) the digit classifier used to score images.
 
     Parameters
@@ -145,7 +183,8 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
     x_train, x_test : uint8 pixels 0-255 or float arrays in [0, 1], shape (n, 784) or (n, 28, 28);
         both forms of the same images give the same cache entry (pixels are scaled only to train)
     y_train, y_test : integer labels 0-9
-    seed, epochs, batch_size : see :class:`ClassifierConfig`
+    seed, epochs, batch_size, architecture : see :class:`ClassifierConfig` (epochs None: the architecture's,
+        3 for "cnn" and 10 for "mlp")
     use_cache : read and write the on-disk cache (default True)
     cache_dir : overrides the cache location (default :func:`vaelib._runtime.cache.default_cache_dir`)
 
@@ -155,7 +194,7 @@ def train_classifier(x_train, y_train, x_test, y_test, seed: int = 0, epochs: in
     """
     x_train, y_train = _check_labelled(x_train, y_train, "train")
     x_test, y_test = _check_labelled(x_test, y_test, "test")
-    config = ClassifierConfig(seed=seed, epochs=epochs, batch_size=batch_size)
+    config = ClassifierConfig(seed=seed, architecture=architecture, epochs=epochs, batch_size=batch_size)
     if config.batch_size > len(x_train):
         raise ValueError(f"batch_size={config.batch_size} exceeds the {len(x_train)} training images")
 

@@ -9,8 +9,10 @@ report's statements about latent spaces, reconstructions and prior samples:
 * :func:`covariance_isotropy` -- how round a cloud of codes is;
 * :func:`active_dimensions` -- which latent dimensions carry information (Burda et al. 2016);
 * :func:`knn_accuracy` -- how well digit classes separate in the latent space;
-* :func:`squared_error`, :func:`reconstruction_errors` -- reconstruction error per image
-  (the report's squared-error term of eq. 12);
+* :func:`squared_error`, :func:`reconstruction_errors`, :func:`errors_at_code` -- reconstruction
+  error per image (the report's squared-error term of eq. 12);
+* :func:`relative_gap`, :func:`relative_gap_difference` -- how much larger the error is on test
+  images than on training images, and how two models compare in that;
 * :func:`nearest_neighbour_distance` -- distance of images to the nearest of a reference set.
 """
 
@@ -25,12 +27,13 @@ from vaelib._runtime.validation import (
 from vaelib.data import unit_images
 from vaelib.maths.gaussian import gaussian_kl_numpy
 from vaelib.measures.latent_space import check_codes, code_moments, moment_matched_kl
-from vaelib.models.networks import encode_mean
+from vaelib._runtime.batching import EAGER_ROWS, in_blocks
+from vaelib.models.networks import VAE, Autoencoder, encode_mean
 
 __all__ = [
     "moment_kl_to_standard_normal", "covariance_isotropy", "active_dimensions",
-    "knn_accuracy", "squared_error", "reconstruction_errors", "nearest_neighbour_distance", "kl_per_image",
-    "summarise_vae",
+    "knn_accuracy", "squared_error", "reconstruction_errors", "errors_at_code", "relative_gap",
+    "relative_gap_difference", "nearest_neighbour_distance", "kl_per_image", "summarise_vae",
 ]
 
 
@@ -139,17 +142,92 @@ def reconstruction_errors(model, x, *, n_draws: int = 1, seed: int = 0,
     mu, log_var = encode_mean(model, x, batch_size=batch_size)
     rng = np.random.default_rng(seed)
     std = np.exp(0.5 * log_var)
-
-    def error(z):  # decoded and compared batch by batch: float64 temporaries of one batch only
-        return np.concatenate([
-            _row_squared_error(x[s:s + batch_size], np.asarray(model.decode(z[s:s + batch_size].astype(np.float32))))
-            for s in range(0, len(z), batch_size)])
-
-    at_mean = error(mu)
+    at_mean = _decoded_errors(model, x, mu, batch_size)
     sampled = np.zeros(len(x))
     for _ in range(n_draws):
-        sampled += error(mu + std * rng.standard_normal(mu.shape))
+        sampled += _decoded_errors(model, x, mu + std * rng.standard_normal(mu.shape), batch_size)
     return at_mean, sampled / n_draws
+
+
+def _decoded_errors(model, x, z, batch_size: int) -> np.ndarray:
+    """Squared error of ``model.decode(z)`` against ``x`` per image, decoded and compared batch by batch
+    (float64 temporaries of one batch only)."""
+    return np.concatenate([
+        _row_squared_error(x[s:s + batch_size], np.asarray(model.decode(z[s:s + batch_size].astype(np.float32))))
+        for s in range(0, len(z), batch_size)])
+
+
+def errors_at_code(model, x, *, batch_size: int = EAGER_ROWS) -> np.ndarray:
+    """Per-image squared error (n,) of a model's reconstruction of ``x`` decoded at its code, with no draw:
+    z = encoder(x) for an :class:`~vaelib.models.networks.Autoencoder`, z = the centre of q_phi(z|x) (mu for the
+    Gaussian: :func:`reconstruction_errors`' ``at_mean``, bit for bit) for a :class:`~vaelib.models.networks.VAE`.
+
+    Measured the same way for both kinds of model and for any images, so it compares a model's errors
+    on training and test images (:func:`relative_gap`) and two models' with each other.
+    """
+    x = check_images(x, name="x")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if isinstance(model, VAE):
+        z = in_blocks(model.posterior_location, x, rows=batch_size)
+    elif isinstance(model, Autoencoder):
+        z = in_blocks(model.encode, x, rows=batch_size)
+    else:
+        raise TypeError(f"model must be a vaelib Autoencoder or VAE, got {type(model).__name__}")
+    return _decoded_errors(model, x, np.asarray(z, dtype=np.float64), batch_size)
+
+
+def _check_errors(name: str, errors) -> np.ndarray:
+    array = np.asarray(errors, dtype=np.float64)
+    if array.ndim != 1 or len(array) < 2:
+        raise ValueError(f"{name} must be a 1-D array of at least 2 per-image errors, got shape {array.shape}")
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise ValueError(f"{name} must hold finite, non-negative errors, got values in [{array.min()}, {array.max()}]")
+    return array
+
+
+def _linearised_gap(train_errors, test_errors, names: tuple[str, str]) -> tuple[float, np.ndarray, np.ndarray]:
+    """g = T / R - 1 (T, R the test and training means) and its first-order terms per image: test image j
+    adds t_j / R, training image i adds -T r_i / R^2 (the delta method: var g = var(u) / n_test +
+    var(w) / n_train, the two sets being independent samples)."""
+    train, test = _check_errors(names[0], train_errors), _check_errors(names[1], test_errors)
+    r, t = train.mean(), test.mean()
+    if r <= 0:
+        raise ValueError(f"{names[0]} must have a positive mean: the relative gap divides by it, got 0")
+    return float(t / r - 1.0), test / r, -t * train / r**2
+
+
+def _delta_se(u: np.ndarray, w: np.ndarray) -> float:
+    return float(np.sqrt(u.var(ddof=1) / len(u) + w.var(ddof=1) / len(w)))
+
+
+def relative_gap(train_errors, test_errors) -> tuple[float, float]:
+    """The relative generalisation gap g = (E_test - E_train) / E_train of per-image errors, and its standard error.
+
+    E_train and E_test are means over two different sets of images (independent samples), so by the
+    delta method se(g) = (E_test / E_train) * sqrt((se_test / E_test)^2 + (se_train / E_train)^2).
+    A model that fits its training images better than unseen ones has g > 0. (Keras' per-epoch
+    training loss is no substitute for E_train: it is a running mean over the epoch's batches while
+    the weights still change, and for a VAE it is averaged over draws of z.)
+    """
+    gap, u, w = _linearised_gap(train_errors, test_errors, ("train_errors", "test_errors"))
+    return gap, _delta_se(u, w)
+
+
+def relative_gap_difference(train_a, test_a, train_b, test_b) -> tuple[float, float]:
+    """g_a - g_b, the relative gaps (:func:`relative_gap`) of two models measured on the same images, and its s.e.
+
+    ``train_a`` and ``train_b`` are the two models' errors on the same training images, in the same
+    order; likewise ``test_a`` and ``test_b``. On one image the two models' errors are correlated (a
+    hard digit is hard for both), so the standard error pairs them: the delta method's per-image terms
+    of g_a and g_b are subtracted image by image before their variance is taken. Training and test
+    images are independent samples, so their two variances add.
+    """
+    gap_a, u_a, w_a = _linearised_gap(train_a, test_a, ("train_a", "test_a"))
+    gap_b, u_b, w_b = _linearised_gap(train_b, test_b, ("train_b", "test_b"))
+    if u_a.shape != u_b.shape or w_a.shape != w_b.shape:
+        raise ValueError(f"the two models must be measured on the same images: a has {len(w_a)} training and "
+                         f"{len(u_a)} test errors, b has {len(w_b)} and {len(u_b)}")
+    return gap_a - gap_b, _delta_se(u_a - u_b, w_a - w_b)
 
 
 def nearest_neighbour_distance(images, reference, *, chunk_size: int = 2048) -> np.ndarray:
