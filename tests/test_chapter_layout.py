@@ -102,3 +102,30 @@ def test_chapters_leave_running_times_and_machinery_to_the_running_page():
                 found += [(chapter.name, m.group(0)) for m in machine_talk.finditer(cell.source)]
     assert not found, f"machine talk in chapter prose: {found}"
     assert machine_talk.search((BOOK / "how_to_use.md").read_text(encoding="utf-8"))  # it is said there
+
+
+WIDE_FIGURE_PX = 1.5 * 688
+"""A figure at least this wide (its PNG's pixels, 1.5 times the text column of vaelib.plots.COLUMN_PX)
+is a multi-panel figure that the page would shrink by a third or more: its cell takes the page's full
+width (sphinx-book-theme's ``full-width`` tag, 136% of the column)."""
+
+
+def _figure_widths(cell) -> list[int]:
+    import base64
+    import struct
+
+    return [struct.unpack(">II", base64.b64decode(o["data"]["image/png"])[16:24])[0]
+            for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_wide_figures_take_the_full_width_and_only_they(chapter):
+    from vaelib.plots import COLUMN_PX
+
+    assert WIDE_FIGURE_PX == 1.5 * COLUMN_PX
+    for i, cell in enumerate(nbformat.read(chapter, as_version=4).cells):
+        if cell.cell_type != "code":
+            continue
+        widths, tagged = _figure_widths(cell), "full-width" in cell.metadata.get("tags", [])
+        wide = bool(widths) and max(widths) >= WIDE_FIGURE_PX
+        assert wide == tagged, f"{chapter.name} cell {i}: figures {widths} px wide, full-width tag {tagged}"
