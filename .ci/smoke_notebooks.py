@@ -25,6 +25,8 @@ import papermill
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import prepare_cache  # noqa: E402  (scripts/prepare_cache.py: which cache entries hold a trained network)
 
 
 def run_twice(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -51,6 +53,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--chapters", help="only these chapters, by number (e.g. 03,06); default: every chapter")
     ap.add_argument("--expect-python", help="fail unless the kernel that ran each chapter is this Python (e.g. 3.12)")
+    ap.add_argument("--after-build", action="store_true",
+                    help="the cache was filled by Binder's build step (postBuild): fail if a chapter other than those "
+                         "it leaves out (scripts/prepare_cache.py, LEFT_OUT) trains a model")
     args = ap.parse_args()
     parameters = yaml.safe_load((ROOT / "book" / "smoke_parameters.yml").read_text()) or {}
     chapters = sorted(p.name for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
@@ -66,6 +71,7 @@ def main() -> int:
                   file=sys.stderr)
             return 1
         chapters = [c for c in chapters if c[:2] in wanted]
+    may_train = set(prepare_cache.LEFT_OUT) if args.after_build else None
     failures = []
     with tempfile.TemporaryDirectory() as out:
         for chapter in chapters:
@@ -75,12 +81,16 @@ def main() -> int:
             try:
                 notebook = nbformat.read(ROOT / "book" / chapter, as_version=4)
                 nbformat.write(run_twice(notebook), source)
+                before = prepare_cache.trained_models(prepare_cache.cache_dir())
                 ran = papermill.execute_notebook(source, work.parent / chapter, parameters=parameters[chapter] or {},
                                                  cwd=work, progress_bar=False)
+                trained = len(prepare_cache.trained_models(prepare_cache.cache_dir()) - before)
+                if may_train is not None and chapter[:2] not in may_train and trained:
+                    raise RuntimeError(f"it trained {trained} models, although Binder's build step prepares them")
                 version = ran.metadata.get("language_info", {}).get("version", "?")
                 if args.expect_python and not version.startswith(args.expect_python + "."):
                     raise RuntimeError(f"the kernel ran Python {version}, not {args.expect_python}")
-                status = f"ok (ran twice in one kernel, Python {version})"
+                status = f"ok (ran twice in one kernel, Python {version}; {trained} models trained)"
             except Exception as error:  # report every chapter, then fail
                 failures.append(chapter)
                 status = f"FAILED: {type(error).__name__}: {str(error)[:2000]}"

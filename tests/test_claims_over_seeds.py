@@ -62,7 +62,7 @@ def test_key_changes_with_weights_data_and_seed(inputs):
 
 def test_cached_records_are_returned_without_measuring(inputs, tmp_path):
     stored = [claims.Claim("k", "a claim", "§4.1", "06_ae_vs_vae", "1.0", "a rule", "reproduced", {"d": 1.5})]
-    records = json.loads(json.dumps(over_seeds._records(stored)))
+    records = json.loads(json.dumps(over_seeds.claim_records(stored)))
     cache.write_entry(tmp_path, _key(inputs), {}, {"claims": records, "seconds": 3.0})
     # the synthetic models could not be measured: a hit must not try
     table = over_seeds.measure_claim_table(*inputs.values(), seed=0, cache_dir=tmp_path)
@@ -73,16 +73,16 @@ def test_records_round_trip_numpy_values():
     claim = claims.Claim("k", "a claim", "§4.2", "07_beta_effects", "2 of 3", "a rule", "inconclusive",
                          {"by_beta": {0.0: np.float32(0.25), 5.0: np.int64(3)}, "holds": np.bool_(True),
                           "series": np.array([1.0, 2.5]), "missing": None})
-    record = over_seeds._records([claim])[0]
-    back = over_seeds._from_records(json.loads(json.dumps([record])))[0]
+    record = over_seeds.claim_records([claim])[0]
+    back = over_seeds.claims_from_records(json.loads(json.dumps([record])))[0]
     assert back.values == {"by_beta": {"0.0": 0.25, "5.0": 3}, "holds": True, "series": [1.0, 2.5], "missing": None}
     assert (back.key, back.verdict, back.measured) == (claim.key, claim.verdict, claim.measured)
     judged = claims.judged("k", "c", "s", "ch", "m", "r", [claims.Check("x", np.float64(0.5), "above", 0.1, se=0.01,
                                                                          n_se=3.0), claims.Check("y", float("nan"), "below", 1.0)])
-    (again,) = over_seeds._from_records(json.loads(json.dumps(over_seeds._records([judged]))))
+    (again,) = over_seeds.claims_from_records(json.loads(json.dumps(over_seeds.claim_records([judged]))))
     assert again.checks[0] == judged.checks[0] and again.checks[1].what == "y" and again.verdict == "inconclusive"
     with pytest.raises(TypeError, match="cannot be stored"):
-        over_seeds._records([claims.Claim("k", "c", "s", "ch", "m", "r", "reproduced", {"bad": object()})])
+        over_seeds.claim_records([claims.Claim("k", "c", "s", "ch", "m", "r", "reproduced", {"bad": object()})])
 
 
 def test_bad_inputs_are_refused(inputs):

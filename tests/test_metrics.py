@@ -267,3 +267,16 @@ def test_bad_gap_inputs():
         metrics.relative_gap_difference(good, good, good[:2], good)
     with pytest.raises(ValueError, match=r"test_b must be a 1-D array"):
         metrics.relative_gap_difference(good, good, good, np.ones((3, 2)))
+
+
+def test_mean_image_error_is_the_error_of_the_mean_training_image():
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (50, 784), dtype=np.uint8)
+    x_test = rng.random((7, 784)).astype(np.float32)
+    expected = np.mean(np.sum((x_test.astype(np.float64) - pixels.mean(axis=0) / 255.0) ** 2, axis=1))
+    # images are float32 (check_images), so the mean image is rounded to float32: relative error ~1e-7
+    assert metrics.mean_image_error(pixels, x_test) == pytest.approx(expected, rel=1e-6)
+    assert metrics.mean_image_error(pixels / np.float32(255), x_test) == pytest.approx(expected, rel=1e-6)
+    assert metrics.mean_image_error(pixels, x_test[:1]) != pytest.approx(expected, rel=1e-3)
+    with pytest.raises(ValueError, match="x_train"):
+        metrics.mean_image_error(np.zeros((0, 784), np.uint8), x_test)

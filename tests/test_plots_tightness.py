@@ -1,4 +1,4 @@
-"""Chapter 13's figures (vaelib.plots.tightness): they draw what they are given, with titles, labels and legends."""
+"""Chapter 14's figures (vaelib.plots.tightness): they draw what they are given, with titles, labels and legends."""
 
 import matplotlib
 

@@ -1,4 +1,4 @@
-"""Chapter 13's experiment helpers (vaelib.measures.tightness): binarization, the cached bound evaluation, bad inputs."""
+"""Chapter 14's experiment helpers (vaelib.measures.tightness): binarization, the cached bound evaluation, bad inputs."""
 
 import math
 

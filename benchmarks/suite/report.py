@@ -159,7 +159,7 @@ def render(data: dict, notes: str) -> str:
         if "products_gflops" in ts:
             lines += [f"The ceiling the model's matrix shapes set: its dense layers' products alone (forward, weight "
                       f"and input gradients of every layer at batch {t['batch_size']}, one epoch's steps in one "
-                      "XLA-compiled loop, nothing else; `DenseProductsProbe` in `run_all.py`), timed in every round: "
+                      "XLA-compiled loop, nothing else; `DenseProductsProbe` in `benchmarks/suite/training.py`), timed in every round: "
                       f"{span(ts['products_gflops'], '.1f')} GFLOP/s = **{ts['products_fraction']['median']:.1%} of the "
                       f"peak** ({ts['products_fraction']['min']:.1%} - {ts['products_fraction']['max']:.1%}). "
                       "vaelib's training reaches, round by round, "

@@ -13,6 +13,8 @@ Where things are::
     other_latents     the closing paragraph: Laplace and uniform latents (chapter 11)
     over_seeds        every claim measured on the models of several training seeds (chapter 12)
     tables            chapter 12's tables
+    alternatives      the claims re-measured under other readings of the report's unstated choices, and
+                      which verdicts survive all of them (chapter 13)
 
 A claim function takes measured numbers and returns a :class:`Claim` whose verdict ("reproduced",
 "not reproduced" or "inconclusive") is computed from its :class:`Check` records; the chapters call

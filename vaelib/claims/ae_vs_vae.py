@@ -207,6 +207,15 @@ def measure_ae_vs_vae(ae, vae, x_test, y_test, *, seed: int = 0, digit_index: in
             "z_prior": z_prior, "spaces": spaces}
 
 
+def section_41_claims(ae, vae, x_train, x_test, y_test, *, seed: int = 0) -> dict[str, Claim]:
+    """§4.1's claims for one autoencoder ``ae`` and one VAE ``vae`` (Keras models), by key: chapter 06's
+    (:func:`ae_vs_vae_claims`) and ``"overfit"`` (:func:`measure_generalisation` on the training images
+    ``x_train``)."""
+    found = {c.key: c for c in ae_vs_vae_claims(measure_ae_vs_vae(ae, vae, x_test, y_test, seed=seed))}
+    found["overfit"] = claim_sampling_hinders_overfitting(**measure_generalisation(ae, vae, x_train, x_test))
+    return found
+
+
 def ae_vs_vae_claims(measures: Mapping) -> list[Claim]:
     """Chapter 06's claims, in its order, from :func:`measure_ae_vs_vae`'s result."""
     measures = fields("measures", measures, required=("spaces", "spread", "within_ratio", "z_prior"))

@@ -269,11 +269,7 @@ def _measure_beta_effects(results, wanted, snapshot_epochs, x_train, y_train, x_
                      "err_mu": float(s["error_at_mean"].mean()), "err_q": float(s["error_sampled"].mean()),
                      "kl": float(s["kl"].mean()), "active": metrics.active_dimensions(s["mu"])[1]}
             for (b, e), s in summary.items()}
-    # the mean training image, summed in float64 (pixels: exact integer sums, then scaled)
-    mean_image = x_train.sum(axis=0, keepdims=True, dtype=np.float64) / len(x_train)
-    if x_train.dtype == np.uint8:
-        mean_image /= 255.0
-    error_mean_image = float(metrics.squared_error(x_test, mean_image).mean())
+    error_mean_image = metrics.mean_image_error(x_train, x_test)
     nn_prior = {b: metrics.nearest_neighbour_distance(summary[b, last]["prior_images"], x_train) for b in betas}
     nn_recon = {b: metrics.nearest_neighbour_distance(summary[b, last]["reconstructions"], x_train) for b in betas}
     return {"show": show, "z_prior": z_prior, "snapshot_epochs": snapshot_epochs, "summary": summary, "rows": rows,

@@ -94,12 +94,7 @@ def _measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_tes
     # held as floats
     x_head = unit_images(x_train[:N_HEAD], name="x_train")
     # section 4.1, figures 2-4 (chapter 06), and its statement on overfitting (measured here only)
-    ae, vae = autoencoder.model(), runs[1.0].model()
-    aevsvae = ae_vs_vae.measure_ae_vs_vae(ae, vae, x_test, y_test, seed=seed)
-    found = {c.key: c for c in ae_vs_vae.ae_vs_vae_claims(aevsvae)}
-    found["overfit"] = ae_vs_vae.claim_sampling_hinders_overfitting(
-        **ae_vs_vae.measure_generalisation(ae, vae, x_head, x_test))
-    del aevsvae, ae, vae
+    found = ae_vs_vae.section_41_claims(autoencoder.model(), runs[1.0].model(), x_head, x_test, y_test, seed=seed)
     # section 4.2, figures 5-9 (chapter 07); one draw per image for the sampled error, which no claim uses
     # (the table is cached as a whole, so this measurement is not cached on its own)
     betas = list(BETAS_FIGURES_5_8)
@@ -163,11 +158,13 @@ def _plain(value):
     raise TypeError(f"a claim value of type {type(value).__name__} cannot be stored: {value!r:.80}")
 
 
-def _records(found: list[Claim]) -> list[dict]:
+def claim_records(found: list[Claim]) -> list[dict]:
+    """Claims as JSON records (for the cache)."""
     return [_plain(asdict(c)) for c in found]
 
 
-def _from_records(records: list[dict]) -> list[Claim]:
+def claims_from_records(records: list[dict]) -> list[Claim]:
+    """Claims from :func:`claim_records`."""
     return [Claim(**record) for record in records]
 
 
@@ -210,12 +207,12 @@ def measure_claim_table(runs: Mapping[float, TrainResult], autoencoder: TrainRes
 
     def measure():
         start = time.perf_counter()
-        records = _records(_measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed))
+        records = claim_records(_measure(runs, autoencoder, classifier, family_runs, x_train, y_train, x_test, y_test, seed))
         return {"claims": records, "seconds": time.perf_counter() - start}
 
     stored, from_cache = cache.cached(key, measure, encode=lambda metadata: ({}, metadata),
                                       decode=lambda _arrays, metadata: metadata, use_cache=use_cache, cache_dir=cache_dir)
-    return ClaimTable(_from_records(stored["claims"]), stored["seconds"], from_cache=from_cache)
+    return ClaimTable(claims_from_records(stored["claims"]), stored["seconds"], from_cache=from_cache)
 
 
 def check_model_seeds(seeds) -> list[int]:

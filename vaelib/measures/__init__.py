@@ -8,5 +8,5 @@
     figure14           the paths of the report's figure 14, as the classifier sees them
     family_comparison  VAEs with Gaussian, Laplace and uniform latents side by side (chapter 11)
     iwae               the importance-weighted bound on log p(x)
-    tightness          chapter 13: binarized MNIST and the bounds' gaps
+    tightness          chapter 14: binarized MNIST and the bounds' gaps
 """

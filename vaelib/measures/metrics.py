@@ -124,6 +124,16 @@ def squared_error(x, x_hat, *, block_rows: int = 1024) -> np.ndarray:
     return out
 
 
+def mean_image_error(x_train, x_test) -> float:
+    """Mean squared error (summed over pixels) of answering every test image with the mean training image: what a
+    model that ignores its input can reach at best. ``x_train`` may be uint8 pixels (summed exactly in float64)."""
+    x_train = check_training_images(x_train, name="x_train")
+    mean_image = x_train.sum(axis=0, keepdims=True, dtype=np.float64) / len(x_train)
+    if x_train.dtype == np.uint8:
+        mean_image /= 255.0
+    return float(squared_error(x_test, mean_image).mean())
+
+
 def _row_squared_error(x, x_hat) -> np.ndarray:
     return np.sum((x.astype(np.float64) - x_hat.astype(np.float64)) ** 2, axis=1)
 

@@ -1,4 +1,4 @@
-"""Chapter 13's experiments: binarized MNIST for Bernoulli VAEs and cached evaluations of the bounds.
+"""Chapter 14's experiments: binarized MNIST for Bernoulli VAEs and cached evaluations of the bounds.
 
 ``binarize``
     Each pixel drawn from Bernoulli(its grey level), seeded: the one fixed binarization of the

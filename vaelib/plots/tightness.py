@@ -1,4 +1,4 @@
-"""Figures of chapter 13: the importance-weighted bound against k, and the rate-distortion plane."""
+"""Figures of chapter 14: the importance-weighted bound against k, and the rate-distortion plane."""
 
 from __future__ import annotations
 
